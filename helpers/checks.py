@@ -1,0 +1,132 @@
+"""Exercise checks: immediate feedback in Traditional Chinese (with English), never the answer.
+
+Each check returns a :class:`Feedback`; a notebook cell that ends with the check call shows
+``✅ …`` or ``❌ … 提示（hint）：…``. Expected values are computed from the exercise's own
+inputs, so a check cannot leak a stored answer, and a hint says where to look, not what to write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from helpers.data import NUM_CLASSES
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The result of a check: ``ok`` and the message a student reads."""
+
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return self.message
+
+
+def passed(what: str) -> Feedback:
+    return Feedback(True, f"✅ 正確！(Correct!) {what}")
+
+
+def failed(problem: str, hint: str) -> Feedback:
+    return Feedback(False, f"❌ 還不對 (Not yet)：{problem}\n   提示 (hint)：{hint}")
+
+
+def _as_shape(value: Any) -> tuple[int, ...] | None:
+    """A shape given as tuple, list, TensorShape or torch.Size, as a tuple of ints."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        return None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+        return None
+    return tuple(int(v) for v in items)
+
+
+def check_nchw_shape(answer: Any, batch: np.ndarray) -> Feedback:
+    """Exercise: the NCHW (PyTorch) shape of an NHWC ``batch``."""
+    shape = _as_shape(answer)
+    if shape is None or len(shape) != 4:
+        return failed(
+            "答案要是 4 個整數組成的 tuple。 (The answer must be a tuple of 4 integers.)",
+            "NCHW 代表 (批次 N, 通道 C, 高 H, 寬 W)，每一項都是一個整數。",
+        )
+    n, h, w, c = batch.shape
+    if shape == (n, c, h, w):
+        return passed("通道 (C) 移到了批次之後。 (Channels now come right after the batch.)")
+    if shape == tuple(batch.shape):
+        return failed(
+            "這還是 NHWC 的順序。 (This is still the NHWC order.)",
+            "NCHW 把通道 C 從最後一個位置移到第二個位置。",
+        )
+    if sorted(shape) == sorted(batch.shape):
+        return failed(
+            "數字都對，但順序不對。 (Right numbers, wrong order.)",
+            "依序寫出 N、C、H、W 各是 batch.shape 的第幾個數字。",
+        )
+    return failed(
+        "數字和 batch 的大小對不上。 (The numbers do not match the batch.)",
+        "先印出 batch.shape，看看 N、H、W、C 各是多少。",
+    )
+
+
+_GRAY_WEIGHTS = (
+    (0.2989, 0.5870, 0.1140),  # ITU-R BT.601, used by tf.image.rgb_to_grayscale
+    (0.2126, 0.7152, 0.0722),  # ITU-R BT.709
+    (1 / 3, 1 / 3, 1 / 3),  # plain mean
+)
+
+
+def check_grayscale(gray: Any, batch: np.ndarray) -> Feedback:
+    """Exercise: convert an NHWC RGB ``batch`` to grayscale, keeping a channel axis of size 1."""
+    gray_array = np.asarray(gray, dtype=np.float64)
+    n, h, w, _ = batch.shape
+    if gray_array.shape == (n, h, w):
+        return failed(
+            "少了通道軸。 (The channel axis is missing.)",
+            "灰階影像也要保留最後一個長度為 1 的軸，形狀是 (N, H, W, 1)。",
+        )
+    if gray_array.shape != (n, h, w, 1):
+        return failed(
+            f"形狀是 {gray_array.shape}，和 (N, H, W, 1) 不同。 (Wrong shape.)",
+            "灰階只有 1 個通道；批次數、高、寬都要和原本的 batch 一樣。",
+        )
+    rgb = np.asarray(batch, dtype=np.float64)
+    if rgb.max() > 1.5 and gray_array.max() <= 1.0:
+        rgb = rgb / 255.0  # the student normalised first: compare on the same scale
+    tolerance = 0.01 * max(float(rgb.max()), 1e-6)
+    for weights in _GRAY_WEIGHTS:
+        reference = rgb @ np.asarray(weights)
+        if np.max(np.abs(reference - gray_array[..., 0])) <= tolerance:
+            return passed("形狀與數值都像灰階影像。 (Shape and values of a grayscale image.)")
+    return failed(
+        "形狀對了，但數值不像灰階。 (Right shape, but the values are not grayscale.)",
+        "灰階是 R、G、B 三個通道的加權平均；可以用 tf.image.rgb_to_grayscale。",
+    )
+
+
+def check_one_hot(one_hot: Any, labels: np.ndarray) -> Feedback:
+    """Exercise: turn integer ``labels`` (shape ``(N,)`` or ``(N, 1)``) into one-hot vectors."""
+    flat = np.asarray(labels).reshape(-1)
+    array = np.asarray(one_hot)
+    if array.shape != (len(flat), NUM_CLASSES):
+        return failed(
+            f"形狀是 {array.shape}，應該是 (N, {NUM_CLASSES})。 (Wrong shape.)",
+            "每一張圖一列，每一個類別一欄。",
+        )
+    if not np.isin(array, (0, 1)).all() or not (array.sum(axis=1) == 1).all():
+        return failed(
+            "每一列要剛好有一個 1，其餘都是 0。 (Each row needs exactly one 1.)",
+            "one-hot 向量只在正確類別的位置放 1。",
+        )
+    if not (array.argmax(axis=1) == flat).all():
+        return failed(
+            "1 放錯位置了。 (The 1 is in the wrong column.)",
+            "第 i 列的 1 要放在第 labels[i] 欄；可以用 keras.utils.to_categorical。",
+        )
+    return passed("每一列都在正確的類別放了 1。 (Every row marks its class.)")

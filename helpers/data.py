@@ -1,0 +1,450 @@
+"""CIFAR-10 data: loading (also offline), class names, subsets, normalisation, tf.data pipelines.
+
+`load_cifar10()` returns exactly what `keras.datasets.cifar10.load_data()` returns:
+``((x_train, y_train), (x_test, y_test))`` with uint8 NHWC images of shape ``(N, 32, 32, 3)``
+and uint8 labels of shape ``(N, 1)``.
+
+Where the data comes from, in this order:
+
+1. the ``path`` argument;
+2. the environment variable ``CIFAR10_DIR``;
+3. Keras's own cache (``~/.keras/datasets`` or ``$KERAS_HOME``), downloading into it when the
+   machine is online.
+
+``path`` / ``CIFAR10_DIR`` may name the ``cifar-10-batches-py`` folder itself, a folder that
+contains it, a folder that holds the official ``cifar-10-python.tar.gz``, or that archive file.
+Every problem with the input raises :class:`CIFAR10Error` with a message in Traditional Chinese
+and English that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import socket
+import tarfile
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time (TensorFlow is slow to import)
+    import tensorflow as tf
+
+CLASS_NAMES: tuple[str, ...] = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+CLASS_NAMES_ZH: tuple[str, ...] = (
+    "飛機",
+    "汽車",
+    "鳥",
+    "貓",
+    "鹿",
+    "狗",
+    "青蛙",
+    "馬",
+    "船",
+    "卡車",
+)
+NUM_CLASSES = len(CLASS_NAMES)
+IMAGE_SHAPE = (32, 32, 3)
+
+#: Per-channel mean and standard deviation of the CIFAR-10 training images (pixel values / 255).
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+ENV_VAR = "CIFAR10_DIR"
+FOLDER_NAME = "cifar-10-batches-py"
+ARCHIVE_NAME = "cifar-10-python.tar.gz"
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+BATCH_FILES = (*TRAIN_BATCHES, TEST_BATCH)
+
+#: Where Keras downloads CIFAR-10 from; probed briefly so that "no network" fails fast.
+DOWNLOAD_HOST = ("www.cs.toronto.edu", 443)
+NETWORK_PROBE_TIMEOUT_S = 3.0
+DOWNLOAD_SOCKET_TIMEOUT_S = 60.0
+
+Split = tuple[np.ndarray, np.ndarray]
+
+_HOW_TO_GET_IT = (
+    "解決方法：把官方的 cifar-10-python.tar.gz 或解壓後的 cifar-10-batches-py 資料夾放到電腦上，"
+    "再設定環境變數 CIFAR10_DIR 指向它，或呼叫 load_cifar10(path=...)。",
+    "Fix: put the official cifar-10-python.tar.gz (or the extracted cifar-10-batches-py folder) "
+    "on this machine and set the environment variable CIFAR10_DIR to it, "
+    "or call load_cifar10(path=...).",
+)
+
+
+class CIFAR10Error(RuntimeError):
+    """A problem with the CIFAR-10 input, explained in Traditional Chinese and English."""
+
+    def __init__(self, zh: str, en: str, fix: tuple[str, str] = _HOW_TO_GET_IT) -> None:
+        self.zh = zh
+        self.en = en
+        self.fix = fix
+        super().__init__(f"{zh}\n{en}\n{fix[0]}\n{fix[1]}")
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------
+
+
+def load_cifar10(path: str | os.PathLike[str] | None = None) -> tuple[Split, Split]:
+    """Load CIFAR-10 as ``((x_train, y_train), (x_test, y_test))``, like Keras does.
+
+    Args:
+        path: a ``cifar-10-batches-py`` folder, a folder containing it or the official
+            ``cifar-10-python.tar.gz``, or that archive. When ``None``, the environment variable
+            ``CIFAR10_DIR`` is used, and when that is unset too, Keras's cache and download.
+
+    Raises:
+        CIFAR10Error: the data cannot be found, read or downloaded (message in zh-TW and English).
+    """
+    if path is not None:
+        return _load_local(Path(path), given_by="load_cifar10(path=...)")
+    env_value = os.environ.get(ENV_VAR, "").strip()
+    if env_value:
+        return _load_local(Path(env_value).expanduser(), given_by=f"環境變數 {ENV_VAR}")
+    return _load_from_keras()
+
+
+def _load_local(path: Path, given_by: str) -> tuple[Split, Split]:
+    if not path.exists():
+        raise CIFAR10Error(
+            f"找不到 CIFAR-10：{given_by} 指向的路徑不存在：{path}",
+            f"CIFAR-10 not found: the path given by {_english(given_by)} does not exist: {path}",
+            (
+                "解決方法：檢查路徑是否打錯，或先準備好資料夾（例如用 cifar10_offline.py 產生）。",
+                "Fix: check the path for typos, or create the folder first "
+                "(for example with cifar10_offline.py).",
+            ),
+        )
+    if path.is_file():
+        return _load_archive(path)
+    folder = path / FOLDER_NAME if (path / FOLDER_NAME).is_dir() else path
+    present = [name for name in BATCH_FILES if (folder / name).is_file()]
+    if not present and (path / ARCHIVE_NAME).is_file():
+        return _load_archive(path / ARCHIVE_NAME)
+    missing = [name for name in BATCH_FILES if name not in present]
+    if missing:
+        raise CIFAR10Error(
+            f"CIFAR-10 資料夾不完整：{folder} 缺少 {', '.join(missing)}",
+            f"Incomplete CIFAR-10 folder: {folder} is missing {', '.join(missing)}",
+            (
+                "解決方法：資料夾裡要有 data_batch_1 … data_batch_5 與 test_batch，"
+                "請重新解壓官方的 cifar-10-python.tar.gz，或重新產生離線副本。",
+                "Fix: the folder must hold data_batch_1 … data_batch_5 and test_batch; "
+                "extract the official cifar-10-python.tar.gz again or rebuild the offline copy.",
+            ),
+        )
+    return _assemble({name: _read_batch(folder / name) for name in BATCH_FILES})
+
+
+def _load_archive(archive: Path) -> tuple[Split, Split]:
+    not_cifar = (
+        "解決方法：請使用官方的 cifar-10-python.tar.gz（Python 版本），"
+        "或解壓後的 cifar-10-batches-py 資料夾。",
+        "Fix: use the official cifar-10-python.tar.gz (the Python version) "
+        "or the extracted cifar-10-batches-py folder.",
+    )
+    wanted = {f"{FOLDER_NAME}/{name}": name for name in BATCH_FILES}
+    contents: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                name = wanted.get(member.name.removeprefix("./"))
+                if name is not None and member.isfile():
+                    extracted = tar.extractfile(member)
+                    if extracted is not None:
+                        contents[name] = extracted.read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise CIFAR10Error(
+            f"這不是可讀取的 CIFAR-10 壓縮檔：{archive}（{type(err).__name__}）",
+            f"Not a readable CIFAR-10 archive: {archive} ({type(err).__name__}: {err})",
+            not_cifar,
+        ) from None
+    missing = [name for name in BATCH_FILES if name not in contents]
+    if missing:
+        raise CIFAR10Error(
+            f"這不是 CIFAR-10 壓縮檔：{archive} 裡沒有 {FOLDER_NAME}/{missing[0]} 等檔案",
+            f"Not the CIFAR-10 archive: {archive} has no {FOLDER_NAME}/{missing[0]} "
+            f"(missing {len(missing)} of {len(BATCH_FILES)} batch files)",
+            not_cifar,
+        )
+    return _assemble(
+        {name: _parse_batch(contents[name], f"{archive}:{FOLDER_NAME}/{name}") for name in wanted.values()}
+    )
+
+
+def _load_from_keras() -> tuple[Split, Split]:
+    cached = _keras_cache_folder()
+    if cached is not None:
+        return _assemble({name: _read_batch(cached / name) for name in BATCH_FILES})
+    if not _network_reachable():
+        host = DOWNLOAD_HOST[0]
+        raise CIFAR10Error(
+            f"沒有網路，也沒有本機的 CIFAR-10 副本（無法連到 {host}，也沒有設定 {ENV_VAR}）。",
+            f"No network and no local copy of CIFAR-10 ({host} is unreachable and {ENV_VAR} is not set).",
+        )
+    import keras  # noqa: PLC0415 - slow import, only needed for the download
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_SOCKET_TIMEOUT_S)
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    except Exception as err:  # noqa: BLE001 - every download failure gets the same advice
+        raise CIFAR10Error(
+            f"下載 CIFAR-10 失敗：{type(err).__name__}",
+            f"Downloading CIFAR-10 failed: {type(err).__name__}: {err}",
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
+    return (
+        (np.ascontiguousarray(x_train), np.ascontiguousarray(y_train)),
+        (np.ascontiguousarray(x_test), np.ascontiguousarray(y_test)),
+    )
+
+
+def _keras_cache_folder() -> Path | None:
+    """The folder of an already downloaded Keras CIFAR-10 copy, if there is a complete one."""
+    homes = [Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser(), Path("/tmp/.keras")]
+    for home in homes:
+        for folder in (
+            home / "datasets" / "cifar-10-batches-py-target" / FOLDER_NAME,
+            home / "datasets" / FOLDER_NAME,
+        ):
+            if all((folder / name).is_file() for name in BATCH_FILES):
+                return folder
+    return None
+
+
+def _network_reachable() -> bool:
+    try:
+        with socket.create_connection(DOWNLOAD_HOST, timeout=NETWORK_PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickler that only rebuilds NumPy arrays: a batch file cannot run arbitrary code."""
+
+    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("_codecs", "encode"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+
+
+def _read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        raise CIFAR10Error(
+            f"無法讀取 CIFAR-10 檔案：{file}（{type(err).__name__}）",
+            f"Cannot read the CIFAR-10 file {file}: {err}",
+        ) from None
+    return _parse_batch(raw, str(file))
+
+
+def _parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one pickled batch into (images uint8 (n, 3, 32, 32), labels uint8 (n,))."""
+    damaged = (
+        "解決方法：這個檔案可能下載或複製不完整，請刪掉整個資料夾後重新解壓或重新產生。",
+        "Fix: the file is probably an incomplete download or copy; delete the folder and "
+        "extract or rebuild it again.",
+    )
+    try:
+        batch = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except Exception as err:  # noqa: BLE001 - any decoding failure means a damaged file
+        raise CIFAR10Error(
+            f"CIFAR-10 檔案已損毀（被截斷或不是 pickle 格式）：{name}",
+            f"Damaged CIFAR-10 file (truncated or not a pickle): {name} ({type(err).__name__})",
+            damaged,
+        ) from None
+    data = batch.get(b"data") if isinstance(batch, dict) else None
+    labels = batch.get(b"labels") if isinstance(batch, dict) else None
+    if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
+        raise CIFAR10Error(
+            f"這不是 CIFAR-10 的批次檔（缺少 data 或 labels，或形狀不對）：{name}",
+            f"Not a CIFAR-10 batch file (no data/labels, or data is not N x 3072): {name}",
+            damaged,
+        )
+    label_array = np.asarray(labels)
+    bad_range = label_array.size > 0 and (label_array.min() < 0 or label_array.max() >= NUM_CLASSES)
+    if label_array.shape != (data.shape[0],) or bad_range:
+        raise CIFAR10Error(
+            f"CIFAR-10 批次檔的標籤不正確：{name}",
+            f"Bad labels in CIFAR-10 batch file (count or range 0-9): {name}",
+            damaged,
+        )
+    images = data.astype(np.uint8, copy=False).reshape(data.shape[0], 3, 32, 32)
+    return images, label_array.astype(np.uint8)
+
+
+def _assemble(batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Split, Split]:
+    def to_nhwc(parts: Iterable[tuple[np.ndarray, np.ndarray]]) -> Split:
+        parts = list(parts)
+        images = np.concatenate([p[0] for p in parts]).transpose(0, 2, 3, 1)
+        labels = np.concatenate([p[1] for p in parts]).reshape(-1, 1)
+        return np.ascontiguousarray(images), labels
+
+    return to_nhwc(batches[n] for n in TRAIN_BATCHES), to_nhwc([batches[TEST_BATCH]])
+
+
+def _english(given_by: str) -> str:
+    return given_by.replace("環境變數", "the environment variable")
+
+
+# --------------------------------------------------------------------------------------
+# Subsets and normalisation
+# --------------------------------------------------------------------------------------
+
+
+def stratified_subset(
+    x: np.ndarray, y: np.ndarray, size: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic subset of ``size`` examples with (almost) the same count in every class.
+
+    Each class gets ``size // k`` examples (``k`` classes present), and the first
+    ``size % k`` classes one more. The chosen examples keep their original order, and the same
+    ``seed`` always picks the same examples.
+    """
+    labels = np.asarray(y).reshape(-1)
+    if len(labels) != len(x):
+        raise ValueError(f"x 與 y 的數量不同 / x and y differ in length: {len(x)} vs {len(labels)}")
+    if not 0 < size <= len(labels):
+        raise ValueError(
+            f"子集大小必須在 1 到 {len(labels)} 之間 / subset size must be 1..{len(labels)}: {size}"
+        )
+    classes = np.unique(labels)
+    per_class, extra = divmod(size, len(classes))
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for i, cls in enumerate(classes):
+        members = np.flatnonzero(labels == cls)
+        need = per_class + (1 if i < extra else 0)
+        if need > len(members):
+            raise ValueError(
+                f"類別 {cls} 只有 {len(members)} 筆，無法取 {need} 筆 / "
+                f"class {cls} has only {len(members)} examples, {need} requested"
+            )
+        chosen.append(rng.choice(members, size=need, replace=False))
+    index = np.sort(np.concatenate(chosen))
+    return x[index], np.asarray(y)[index]
+
+
+def normalize(x: np.ndarray, method: str = "unit") -> np.ndarray:
+    """Turn uint8 pixels into float32: ``"unit"`` scales to [0, 1]; ``"standardize"`` also
+    subtracts the CIFAR-10 channel mean and divides by the channel standard deviation."""
+    scaled = np.asarray(x, dtype=np.float32) / np.float32(255.0)
+    if method == "unit":
+        return scaled
+    if method == "standardize":
+        mean = np.asarray(CIFAR10_MEAN, dtype=np.float32)
+        std = np.asarray(CIFAR10_STD, dtype=np.float32)
+        return (scaled - mean) / std
+    raise ValueError(f"未知的正規化方法 / unknown normalisation method: {method!r}")
+
+
+# --------------------------------------------------------------------------------------
+# tf.data pipelines
+# --------------------------------------------------------------------------------------
+
+
+def random_flip_crop(images: tf.Tensor, seed: tf.Tensor, pad: int = 4) -> tf.Tensor:
+    """Randomly flip each image left-right and crop it back after ``pad`` pixels of reflection.
+
+    Works on a batch ``(B, H, W, C)`` with stateless random ops (same ``seed``, same result), and
+    uses only gathers, so it also runs inside XLA-compiled code.
+    """
+    import tensorflow as tf  # noqa: PLC0415
+
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=3)
+    flip = tf.random.stateless_uniform([batch], seeds[0]) < 0.5
+    images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
+    if pad == 0:
+        return images
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+    dy = tf.random.stateless_uniform([batch], seeds[1], 0, 2 * pad + 1, dtype=tf.int32)
+    dx = tf.random.stateless_uniform([batch], seeds[2], 0, 2 * pad + 1, dtype=tf.int32)
+    rows = dy[:, None] + tf.range(height)[None, :]
+    cols = dx[:, None] + tf.range(width)[None, :]
+    cropped = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(cropped, cols, axis=2, batch_dims=1)
+
+
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 32,
+    *,
+    training: bool = False,
+    augment: bool = False,
+    seed: int = 0,
+    normalization: str = "unit",
+) -> tf.data.Dataset:
+    """A tf.data pipeline of ``(float32 images, int32 labels)`` batches.
+
+    Args:
+        x, y: uint8 images ``(N, 32, 32, 3)`` and integer labels ``(N,)`` or ``(N, 1)``.
+        batch_size: examples per batch (the last batch may be smaller).
+        training: shuffle (differently every epoch, reproducibly for a given ``seed``).
+        augment: random horizontal flip and 4-pixel pad-and-crop (see :func:`random_flip_crop`),
+            different every epoch.
+        seed: seed for shuffling and augmentation.
+        normalization: ``"unit"`` or ``"standardize"``, as in :func:`normalize`.
+    """
+    import tensorflow as tf  # noqa: PLC0415
+
+    if normalization == "unit":
+        mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    elif normalization == "standardize":
+        mean, std = CIFAR10_MEAN, CIFAR10_STD
+    else:
+        raise ValueError(f"未知的正規化方法 / unknown normalisation method: {normalization!r}")
+    labels = np.asarray(y).reshape(-1).astype(np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((x, labels))
+    if training:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda batch, s: (random_flip_crop(batch[0], s), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    mean_t = tf.constant(mean, tf.float32)
+    std_t = tf.constant(std, tf.float32)
+
+    def to_float(images: tf.Tensor, batch_labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return (tf.cast(images, tf.float32) / 255.0 - mean_t) / std_t, batch_labels
+
+    return ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

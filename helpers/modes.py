@@ -1,0 +1,79 @@
+"""Run modes: ``full`` (the default, real epochs on all data) and ``smoke`` (CI: tiny and fast).
+
+The mode is read from the environment variable ``COURSE_MODE``. Notebooks never hard-code
+epochs or data sizes; they ask the mode::
+
+    mode = get_mode()
+    epochs = mode.epochs(full=25)          # 25 in full mode, at most 2 in smoke mode
+    (x_train, y_train), (x_test, y_test) = mode.subset(load_cifar10())
+    print(mode.describe())
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from helpers.data import Split, stratified_subset
+
+ENV_VAR = "COURSE_MODE"
+
+
+@dataclass(frozen=True)
+class RunMode:
+    """How much work a notebook does: data sizes and an epoch cap."""
+
+    name: str
+    train_size: int | None  # None: the whole training set (50,000 images)
+    test_size: int | None  # None: the whole test set (10,000 images)
+    max_epochs: int | None  # None: as many epochs as the notebook asks for
+
+    def epochs(self, full: int) -> int:
+        """The number of epochs to train for a notebook that wants ``full`` epochs."""
+        return full if self.max_epochs is None else min(full, self.max_epochs)
+
+    def subset(self, data: tuple[Split, Split], seed: int = 0) -> tuple[Split, Split]:
+        """Shrink ``((x_train, y_train), (x_test, y_test))`` to this mode's sizes (stratified)."""
+        (x_train, y_train), (x_test, y_test) = data
+        return (
+            _shrink(x_train, y_train, self.train_size, seed),
+            _shrink(x_test, y_test, self.test_size, seed),
+        )
+
+    def describe(self) -> str:
+        """One line a student reads: the mode and the sizes it uses."""
+        train = "全部 (all) 50,000" if self.train_size is None else f"{self.train_size:,}"
+        test = "全部 (all) 10,000" if self.test_size is None else f"{self.test_size:,}"
+        epochs = (
+            "依筆記本設定 (as set by the notebook)"
+            if self.max_epochs is None
+            else (f"最多 (at most) {self.max_epochs}")
+        )
+        label = "完整 (full)" if self.name == "full" else "快速測試 (smoke)"
+        return (
+            f"執行模式 (mode): {label}｜訓練張數 (train): {train}｜測試張數 (test): {test}｜epochs: {epochs}"
+        )
+
+
+def _shrink(x: np.ndarray, y: np.ndarray, size: int | None, seed: int) -> Split:
+    if size is None or size >= len(x):
+        return x, y
+    return stratified_subset(x, y, size, seed=seed)
+
+
+FULL = RunMode("full", train_size=None, test_size=None, max_epochs=None)
+SMOKE = RunMode("smoke", train_size=1000, test_size=500, max_epochs=2)
+MODES = {mode.name: mode for mode in (FULL, SMOKE)}
+
+
+def get_mode(name: str | None = None) -> RunMode:
+    """The run mode named by ``name``, else by ``$COURSE_MODE``, else ``full``."""
+    chosen = (name if name is not None else os.environ.get(ENV_VAR, "")).strip().lower() or "full"
+    if chosen not in MODES:
+        raise ValueError(
+            f"未知的執行模式 {chosen!r}：{ENV_VAR} 只能是 {' 或 '.join(MODES)}。\n"
+            f"Unknown run mode {chosen!r}: {ENV_VAR} must be one of {', '.join(MODES)}."
+        )
+    return MODES[chosen]

@@ -1,0 +1,70 @@
+"""The exercise checks accept right answers, reject wrong ones, and never print the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers.checks import Feedback, check_grayscale, check_nchw_shape, check_one_hot
+
+BATCH = np.random.default_rng(0).integers(0, 256, size=(7, 32, 30, 3), dtype=np.uint8)
+
+
+def assert_rejected(result: Feedback, secret: object | None = None) -> None:
+    assert not result.ok and result.message.startswith("❌") and "提示 (hint)" in result.message
+    if secret is not None:
+        assert str(secret) not in result.message, "the hint must not reveal the answer"
+
+
+def test_feedback_displays_its_message() -> None:
+    result = check_nchw_shape((7, 3, 32, 30), BATCH)
+    assert result.ok and bool(result) and repr(result).startswith("✅")
+
+
+@pytest.mark.parametrize("answer", [(7, 3, 32, 30), [7, 3, 32, 30], np.array([7, 3, 32, 30])])
+def test_nchw_accepts_right_answer(answer) -> None:
+    assert check_nchw_shape(answer, BATCH).ok
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ((7, 32, 30, 3), "NHWC"),
+        ((7, 32, 3, 30), "順序"),
+        ((7, 3, 32, 32), "對不上"),
+        ((7, 3, 32), "4 個整數"),
+        ("7, 3, 32, 30", "4 個整數"),
+        (None, "4 個整數"),
+    ],
+)
+def test_nchw_rejects_wrong_answers(answer, problem: str) -> None:
+    result = check_nchw_shape(answer, BATCH)
+    assert_rejected(result, secret=(7, 3, 32, 30))
+    assert problem in result.message
+
+
+def test_grayscale_accepts_common_conversions() -> None:
+    import tensorflow as tf
+
+    assert check_grayscale(tf.image.rgb_to_grayscale(BATCH), BATCH).ok
+    assert check_grayscale(BATCH.mean(axis=-1, keepdims=True), BATCH).ok
+    assert check_grayscale(tf.image.rgb_to_grayscale(BATCH / 255.0), BATCH).ok, "normalised first"
+
+
+def test_grayscale_rejects_wrong_answers() -> None:
+    no_channel = BATCH.mean(axis=-1)
+    assert "少了通道軸" in check_grayscale(no_channel, BATCH).message
+    assert_rejected(check_grayscale(no_channel, BATCH))
+    assert_rejected(check_grayscale(BATCH, BATCH))
+    assert_rejected(check_grayscale(BATCH[..., :1], BATCH))  # only the red channel
+    assert_rejected(check_grayscale(np.zeros((7, 32, 30, 1)), BATCH))
+
+
+def test_one_hot() -> None:
+    labels = np.array([[3], [0], [9]])
+    right = np.eye(10)[labels.ravel()]
+    assert check_one_hot(right, labels).ok
+    assert_rejected(check_one_hot(np.eye(10)[[0, 3, 9]], labels))
+    assert_rejected(check_one_hot(right[:, :9], labels))
+    assert_rejected(check_one_hot(right * 2, labels))
+    assert_rejected(check_one_hot(labels, labels))
