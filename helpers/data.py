@@ -25,7 +25,7 @@ import pickle
 import socket
 import tarfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -78,6 +78,8 @@ NETWORK_PROBE_TIMEOUT_S = 3.0
 DOWNLOAD_SOCKET_TIMEOUT_S = 60.0
 
 Split = tuple[np.ndarray, np.ndarray]
+#: A batch augmentation for :func:`make_dataset`: ``(float images, seed [2]) -> images``.
+Augmentation = Callable[["tf.Tensor", "tf.Tensor"], "tf.Tensor"]
 
 _HOW_TO_GET_IT = (
     "解決方法：把官方的 cifar-10-python.tar.gz 或解壓後的 cifar-10-batches-py 資料夾放到電腦上，"
@@ -407,7 +409,7 @@ def make_dataset(
     batch_size: int = 32,
     *,
     training: bool = False,
-    augment: bool = False,
+    augment: bool | Augmentation = False,
     seed: int = 0,
     normalization: str = "unit",
 ) -> tf.data.Dataset:
@@ -417,8 +419,9 @@ def make_dataset(
         x, y: uint8 images ``(N, 32, 32, 3)`` and integer labels ``(N,)`` or ``(N, 1)``.
         batch_size: examples per batch (the last batch may be smaller).
         training: shuffle (differently every epoch, reproducibly for a given ``seed``).
-        augment: random horizontal flip and 4-pixel pad-and-crop (see :func:`random_flip_crop`),
-            different every epoch.
+        augment: ``True`` for a random horizontal flip and 4-pixel pad-and-crop
+            (:func:`random_flip_crop`), or a function ``(images, seed) -> images`` applied to each
+            normalised float batch with a fresh ``seed`` tensor (shape ``[2]``) every batch and epoch.
         seed: seed for shuffling and augmentation.
         normalization: ``"unit"`` or ``"standardize"``, as in :func:`normalize`.
     """
@@ -434,17 +437,18 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices((x, labels))
     if training:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if augment:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda batch, s: (random_flip_crop(batch[0], s), batch[1]),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
     mean_t = tf.constant(mean, tf.float32)
     std_t = tf.constant(std, tf.float32)
 
     def to_float(images: tf.Tensor, batch_labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return (tf.cast(images, tf.float32) / 255.0 - mean_t) / std_t, batch_labels
 
-    return ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        transform = random_flip_crop if augment is True else augment
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda batch, s: (transform(batch[0], s), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)

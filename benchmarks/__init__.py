@@ -1,0 +1,1 @@
+"""Speed and accuracy measurements (never part of the test run)."""
