@@ -160,7 +160,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             write(result, args.out)
 
-    model.fit(train_ds, epochs=args.epochs, validation_data=test_ds, callbacks=[Recorder()], verbose=2)
+    model.fit(
+        train_ds,
+        epochs=args.epochs,
+        validation_data=test_ds,
+        callbacks=[Recorder()],
+        verbose=2,
+        shuffle=False,
+    )
     write(result, args.out)
     print(f"wrote {args.out}")
     return 0

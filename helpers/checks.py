@@ -8,11 +8,14 @@ inputs, so a check cannot leak a stored answer, and a hint says where to look, n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from helpers.data import NUM_CLASSES
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,92 @@ def check_one_hot(one_hot: Any, labels: np.ndarray) -> Feedback:
             "第 i 列的 1 要放在第 labels[i] 欄；可以用 keras.utils.to_categorical。",
         )
     return passed("每一列都在正確的類別放了 1。 (Every row marks its class.)")
+
+
+def _keras_output_shape(layers: list[keras.Layer], input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    import keras  # noqa: PLC0415
+
+    model = keras.Sequential([keras.Input(shape=input_shape), *layers])
+    return tuple(int(d) for d in model.output_shape[1:])
+
+
+def _without_batch(shape: tuple[int, ...], expected_rank: int) -> tuple[int, ...]:
+    return shape[1:] if len(shape) == expected_rank + 1 else shape
+
+
+def check_output_shape(answer: Any, layers: list[keras.Layer], input_shape: tuple[int, ...]) -> Feedback:
+    """Exercise: the output shape ``(H, W, C)`` of ``layers`` applied to ``input_shape``.
+
+    The expected shape is computed by Keras from the same layers, so nothing is stored.
+    """
+    expected = _keras_output_shape(layers, input_shape)
+    raw = tuple(answer) if isinstance(answer, (tuple, list)) else None
+    if raw is not None and len(raw) == len(expected) + 1 and raw[0] is None:
+        raw = raw[1:]  # (None, H, W, C) is fine too
+    shape = _as_shape(raw) if raw is not None else None
+    if shape is None or len(shape) != len(expected):
+        return failed(
+            f"答案要是 {len(expected)} 個整數的 tuple（不含批次軸）。 "
+            f"(A tuple of {len(expected)} integers, without the batch axis.)",
+            "形狀寫成 (高 H, 寬 W, 通道 C)。",
+        )
+    if shape == expected:
+        return passed("輸出形狀正確。 (Right output shape.)")
+    if shape[-1] != expected[-1]:
+        return failed(
+            "通道數不對。 (Wrong number of channels.)",
+            "卷積層的輸出通道數等於 filters；池化層不改變通道數。",
+        )
+    return failed(
+        "高或寬不對。 (Wrong height or width.)",
+        "逐層套用 floor((H + 2P − K) / S) + 1；padding='same' 時輸出是 ceil(H / S)。",
+    )
+
+
+def check_param_count(answer: Any, layer: keras.Layer, input_shape: tuple[int, ...]) -> Feedback:
+    """Exercise: the number of trainable parameters of ``layer`` on inputs of ``input_shape``."""
+    import keras  # noqa: PLC0415
+
+    model = keras.Sequential([keras.Input(shape=input_shape), layer])
+    expected = model.count_params()
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+        return failed("答案要是一個整數。 (The answer must be an integer.)", "參數量是一個整數。")
+    if int(answer) == expected:
+        return passed("參數量正確。 (Right parameter count.)")
+    hint = "Conv2D：(K·K·C_in + 1)·C_out，其中 +1 是偏差（bias）；Dense：(輸入數 + 1)·輸出數。"
+    if getattr(layer, "use_bias", False) and int(answer) < expected:
+        hint = "別忘了每個輸出通道還有一個偏差（bias）。 " + hint
+    return failed("數字不對。 (Wrong count.)", hint)
+
+
+_LAYER_KINDS = {"conv": "Conv2D", "bn": "BatchNormalization", "relu": "ReLU"}
+
+
+def _kind(layer: Any) -> str:
+    name = type(layer).__name__
+    if name == "Activation" and getattr(layer, "activation", None) is not None:
+        return "ReLU" if layer.activation.__name__ == "relu" else name
+    return name
+
+
+def check_block_order(block: Any, order: str) -> Feedback:
+    """Exercise: a list of Keras layers forming one conv block in ``order`` (e.g. ``"bn-relu-conv"``)."""
+    expected = [_LAYER_KINDS[part] for part in order.split("-")]
+    try:
+        kinds = [_kind(layer) for layer in block]
+    except TypeError:
+        return failed(
+            "答案要是一個 list，裡面放 Keras 層。 (A list of Keras layers.)", "例如 [layers.A(), layers.B()]"
+        )
+    if kinds == expected:
+        return passed(f"層的順序是 {order}。 (The block follows {order}.)")
+    if len(kinds) != len(expected):
+        return failed(
+            f"這個區塊有 {len(kinds)} 層，應該有 {len(expected)} 層。 (Wrong number of layers.)",
+            "每個名稱（conv、bn、relu）對應一層。",
+        )
+    position = next(i for i, (a, b) in enumerate(zip(kinds, expected, strict=True)) if a != b)
+    return failed(
+        f"第 {position + 1} 層是 {kinds[position]}，順序不對。 (Layer {position + 1} is out of order.)",
+        f"照著 '{order}' 由左到右排：conv → Conv2D，bn → BatchNormalization，relu → ReLU。",
+    )

@@ -1,5 +1,8 @@
 """Model builders: every model a notebook trains comes from here (none is copy-pasted).
 
+``small_cnn`` is the course's small CNN, built from :func:`conv_block` in one of four orders of
+convolution, batch normalisation and ReLU (notebook 03 compares them).
+
 ``keras_example_cnn`` is the classic Keras 2 ``cifar10_cnn`` example, ported layer for layer to
 Keras 3, with its optimizer (:func:`keras_example_optimizer`) and its data augmentation
 (:func:`keras_example_augmentation`).
@@ -17,6 +20,63 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Parameters of the Keras example model (the lesson's number, checked by the tests).
 KERAS_EXAMPLE_PARAMS = 1_250_858
+
+#: Orders of a conv block. ``conv-bn-relu``: the original BN paper (Ioffe & Szegedy 2015);
+#: ``conv-relu-bn``: BN after the activation, as many later works do; ``bn-relu-conv``: the
+#: pre-activation ResNet (He et al. 2016, "Identity Mappings in Deep Residual Networks");
+#: ``conv-relu``: no BN, the control.
+ORDERS = ("conv-bn-relu", "conv-relu-bn", "bn-relu-conv", "conv-relu")
+
+
+def conv_block(filters: int, order: str = "conv-bn-relu", name: str = "block") -> list[keras.Layer]:
+    """The layers of one 3×3 convolution block, in the given ``order`` (see :data:`ORDERS`).
+
+    The convolution has no bias when a BN follows it directly (BN's own shift replaces it).
+    """
+    from keras import layers  # noqa: PLC0415
+
+    if order not in ORDERS:
+        raise ValueError(f"未知的順序 / unknown order {order!r}; choose one of {', '.join(ORDERS)}")
+    parts = order.split("-")
+    use_bias = "conv-bn" not in order
+    make = {
+        "conv": lambda: layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, name=f"{name}_conv"),
+        "bn": lambda: layers.BatchNormalization(name=f"{name}_bn"),
+        "relu": lambda: layers.ReLU(name=f"{name}_relu"),
+    }
+    return [make[part]() for part in parts]
+
+
+def small_cnn(
+    order: str = "conv-bn-relu",
+    widths: tuple[int, ...] = (16, 32, 64),
+    convs_per_stage: int = 2,
+    input_shape: tuple[int, int, int] = IMAGE_SHAPE,
+    num_classes: int = NUM_CLASSES,
+) -> keras.Model:
+    """A small CNN: stages of ``convs_per_stage`` conv blocks and a 2×2 max pooling, then global
+    average pooling and a Dense layer that outputs logits (use ``from_logits=True``).
+
+    With ``order="bn-relu-conv"`` it follows the pre-activation ResNet: the first convolution
+    sees the image directly (no BN-ReLU before it), and one BN-ReLU runs before the pooling head.
+    """
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    stack: list[keras.Layer] = [keras.Input(shape=input_shape)]
+    for s, width in enumerate(widths, start=1):
+        for c in range(1, convs_per_stage + 1):
+            block = f"s{s}c{c}"
+            if order == "bn-relu-conv" and s == 1 and c == 1:
+                stack.append(layers.Conv2D(width, 3, padding="same", name=f"{block}_conv"))
+            else:
+                stack.extend(conv_block(width, order, name=block))
+        if s < len(widths):
+            stack.append(layers.MaxPooling2D(2, name=f"s{s}_pool"))
+    if order == "bn-relu-conv":
+        stack.extend([layers.BatchNormalization(name="head_bn"), layers.ReLU(name="head_relu")])
+    stack.extend([layers.GlobalAveragePooling2D(name="gap"), layers.Dense(num_classes, name="logits")])
+    return keras.Sequential(stack, name=f"small_cnn_{order.replace('-', '_')}")
 
 
 def keras_example_cnn(
@@ -51,7 +111,7 @@ def keras_example_cnn(
             layers.Activation("relu"),
             layers.Dropout(0.5),
             layers.Dense(num_classes, name="logits"),
-            layers.Activation("softmax"),
+            layers.Activation("softmax", dtype="float32"),  # float32 even under mixed precision
         ],
         name="keras_cifar10_cnn",
     )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.checks import Feedback, check_grayscale, check_nchw_shape, check_one_hot
+from helpers.checks import (
+    Feedback,
+    check_block_order,
+    check_grayscale,
+    check_nchw_shape,
+    check_one_hot,
+    check_output_shape,
+    check_param_count,
+)
 
 BATCH = np.random.default_rng(0).integers(0, 256, size=(7, 32, 30, 3), dtype=np.uint8)
 
@@ -68,3 +76,43 @@ def test_one_hot() -> None:
     assert_rejected(check_one_hot(right[:, :9], labels))
     assert_rejected(check_one_hot(right * 2, labels))
     assert_rejected(check_one_hot(labels, labels))
+
+
+def test_output_shape_check() -> None:
+    from keras import layers
+
+    def stack():
+        return [layers.Conv2D(8, 3), layers.MaxPooling2D(2)]
+
+    assert check_output_shape((15, 15, 8), stack(), (32, 32, 3)).ok
+    assert check_output_shape((None, 15, 15, 8), stack(), (32, 32, 3)).ok
+    assert_rejected(check_output_shape((16, 16, 8), stack(), (32, 32, 3)), secret=(15, 15, 8))
+    assert "通道數" in check_output_shape((15, 15, 3), stack(), (32, 32, 3)).message
+    assert_rejected(check_output_shape(None, stack(), (32, 32, 3)))
+
+
+def test_param_count_check() -> None:
+    from keras import layers
+
+    assert check_param_count(896, layers.Conv2D(32, 3), (32, 32, 3)).ok
+    missing_bias = check_param_count(864, layers.Conv2D(32, 3), (32, 32, 3))
+    assert_rejected(missing_bias, secret=896)
+    assert "偏差" in missing_bias.message
+    assert_rejected(check_param_count("896", layers.Conv2D(32, 3), (32, 32, 3)))
+    assert check_param_count(864, layers.Conv2D(32, 3, use_bias=False), (32, 32, 3)).ok
+
+
+def test_block_order_check() -> None:
+    from keras import layers
+
+    right = [layers.BatchNormalization(), layers.ReLU(), layers.Conv2D(8, 3)]
+    assert check_block_order(right, "bn-relu-conv").ok
+    assert check_block_order([layers.BatchNormalization(), layers.Activation("relu"), layers.Conv2D(8, 3)],
+                             "bn-relu-conv").ok  # fmt: skip
+    wrong = check_block_order(
+        [layers.Conv2D(8, 3), layers.BatchNormalization(), layers.ReLU()], "bn-relu-conv"
+    )
+    assert_rejected(wrong)
+    assert "第 1 層" in wrong.message
+    assert_rejected(check_block_order(right[:2], "bn-relu-conv"))
+    assert_rejected(check_block_order(None, "bn-relu-conv"))

@@ -6,14 +6,19 @@ import keras
 import numpy as np
 import pytest
 
+from helpers.conv import conv_params
 from helpers.data import make_dataset
 from helpers.models import (
     KERAS_EXAMPLE_PARAMS,
+    ORDERS,
     augment_with_layers,
+    conv_block,
     keras_example_augmentation,
     keras_example_cnn,
     keras_example_optimizer,
+    small_cnn,
 )
+from helpers.training import compare, train
 
 
 def test_keras_example_layers_and_parameters() -> None:
@@ -60,3 +65,48 @@ def test_layer_augmentation_in_the_pipeline() -> None:
     images, _ = next(iter(ds))
     assert images.shape == (4, 32, 32, 3) and images.dtype.name == "float32"
     assert float(keras.ops.max(images)) <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_conv_block_orders(order: str) -> None:
+    block = conv_block(8, order, name="b")
+    kinds = [type(layer).__name__ for layer in block]
+    expected = {"conv": "Conv2D", "bn": "BatchNormalization", "relu": "ReLU"}
+    assert kinds == [expected[part] for part in order.split("-")]
+    conv = next(layer for layer in block if isinstance(layer, keras.layers.Conv2D))
+    assert conv.use_bias == (order != "conv-bn-relu"), "no bias right before a BN"
+    with pytest.raises(ValueError, match="unknown order"):
+        conv_block(8, "relu-conv")
+
+
+@pytest.mark.parametrize(
+    ("order", "params"),
+    [("conv-bn-relu", 73_402), ("conv-relu-bn", 73_626), ("bn-relu-conv", 73_626), ("conv-relu", 72_730)],
+)
+def test_small_cnn_variants(order: str, params: int) -> None:
+    model = small_cnn(order)
+    assert model.count_params() == params
+    assert model.output_shape == (None, 10)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds[-2:] == ["GlobalAveragePooling2D", "Dense"]
+    assert kinds.count("MaxPooling2D") == 2 and kinds.count("Conv2D") == 6
+    assert kinds.count("BatchNormalization") == {"conv-relu": 0, "bn-relu-conv": 6}.get(order, 6)
+    if order == "bn-relu-conv":
+        assert kinds[:3] == ["Conv2D", "BatchNormalization", "ReLU"], "pre-activation after a plain stem"
+    # Without BN the control has exactly the convolutions' and the head's parameters.
+    if order == "conv-relu":
+        convs = conv_params(3, 3, 16) + conv_params(3, 16, 16) + conv_params(3, 16, 32)
+        convs += conv_params(3, 32, 32) + conv_params(3, 32, 64) + conv_params(3, 64, 64)
+        assert params == convs + (64 + 1) * 10
+
+
+def test_training_one_step_smoke() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(64) % 10
+    data = ((x, y), (x[:32], y[:32]))
+    result = train(small_cnn(widths=(8,), convs_per_stage=1), data, epochs=1, batch_size=64)
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(result.history["val_accuracy"]) == 1 and result.seconds > 0
+    results = compare({"a": lambda: small_cnn(widths=(8,), convs_per_stage=1)}, data, epochs=1, seeds=(0, 1))
+    assert [r.seed for r in results["a"]] == [0, 1]

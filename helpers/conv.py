@@ -1,0 +1,88 @@
+"""Convolution and pooling written out in NumPy, to compare with Keras and to read.
+
+These are teaching implementations: short loops over output positions, no tricks. Notebook 02
+prints their source next to the Keras layer that computes the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def output_size(size: int, kernel: int, stride: int = 1, padding: str | int = "valid") -> int:
+    """Output height (or width) of a convolution or pooling layer.
+
+    ``padding`` is ``"valid"`` (no padding), ``"same"`` (Keras: output ``ceil(size / stride)``),
+    or a number ``P`` of zeros added on *each* side: ``floor((size + 2P - kernel) / stride) + 1``.
+    """
+    if padding == "same":
+        return math.ceil(size / stride)
+    pad = 0 if padding == "valid" else int(padding)
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def same_padding(size: int, kernel: int, stride: int = 1) -> tuple[int, int]:
+    """Zeros Keras adds (before, after) for ``padding="same"``; the extra one goes after."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_params(kernel: int, channels_in: int, filters: int, bias: bool = True) -> int:
+    """Parameters of a Conv2D layer: ``(K·K·C_in + 1)·C_out`` (without the ``+ 1`` if no bias)."""
+    return (kernel * kernel * channels_in + (1 if bias else 0)) * filters
+
+
+def conv2d(
+    x: np.ndarray,
+    kernels: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int = 1,
+    padding: str = "valid",
+) -> np.ndarray:
+    """2-D convolution of one NHWC batch, as ``keras.layers.Conv2D`` computes it.
+
+    Args:
+        x: input ``(N, H, W, C_in)``.
+        kernels: weights ``(K, K, C_in, C_out)`` (Keras's layout).
+        bias: ``(C_out,)`` or ``None``.
+        stride: step between windows, the same along height and width.
+        padding: ``"valid"`` or ``"same"`` (zeros, placed as Keras places them).
+
+    Each output value is the sum, over a K×K window and all input channels, of input × weight,
+    plus the bias. (Like every deep-learning library, this is strictly a cross-correlation: the
+    kernel is not flipped.)
+    """
+    n, height, width, _ = x.shape
+    k, _, _, c_out = kernels.shape
+    if padding == "same":
+        top, bottom = same_padding(height, k, stride)
+        left, right = same_padding(width, k, stride)
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    out_h = (x.shape[1] - k) // stride + 1
+    out_w = (x.shape[2] - k) // stride + 1
+    out = np.zeros((n, out_h, out_w, c_out), dtype=np.float64)
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, i * stride : i * stride + k, j * stride : j * stride + k, :]  # (N, K, K, C_in)
+            # multiply the window by every kernel and add up over K, K and C_in
+            out[:, i, j, :] = np.tensordot(window, kernels, axes=([1, 2, 3], [0, 1, 2]))
+    if bias is not None:
+        out += bias
+    return out
+
+
+def pool2d(x: np.ndarray, size: int = 2, stride: int | None = None, mode: str = "max") -> np.ndarray:
+    """Max or average pooling of an NHWC batch (``"valid"`` padding, as Keras's default)."""
+    stride = stride or size
+    n, height, width, channels = x.shape
+    out_h = (height - size) // stride + 1
+    out_w = (width - size) // stride + 1
+    out = np.zeros((n, out_h, out_w, channels), dtype=np.float64)
+    reduce = np.max if mode == "max" else np.mean
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, i * stride : i * stride + size, j * stride : j * stride + size, :]
+            out[:, i, j, :] = reduce(window, axis=(1, 2))
+    return out
