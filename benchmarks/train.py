@@ -59,19 +59,14 @@ def recipes() -> dict[str, Recipe]:
 
 
 def hardware() -> dict[str, Any]:
-    import tensorflow as tf  # noqa: PLC0415
+    from helpers.runtime import cpu_name, gpu_names  # noqa: PLC0415
 
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    gpus = [
-        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-        for gpu in tf.config.list_physical_devices("GPU")
-    ]
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "gpus": gpus, "platform": platform.platform()}
+    return {
+        "cpu": cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "gpus": gpu_names(),
+        "platform": platform.platform(),
+    }
 
 
 def time_to(epochs: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:

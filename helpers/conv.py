@@ -1,4 +1,4 @@
-"""Convolution and pooling written out in NumPy, to compare with Keras and to read.
+"""Convolution, pooling and batch normalisation written out in NumPy, to compare with Keras.
 
 These are teaching implementations: short loops over output positions, no tricks. Notebook 02
 prints their source next to the Keras layer that computes the same thing.
@@ -86,3 +86,22 @@ def pool2d(x: np.ndarray, size: int = 2, stride: int | None = None, mode: str = 
             window = x[:, i * stride : i * stride + size, j * stride : j * stride + size, :]
             out[:, i, j, :] = reduce(window, axis=(1, 2))
     return out
+
+
+def batch_norm(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    mean: np.ndarray | None = None,
+    var: np.ndarray | None = None,
+    epsilon: float = 1e-3,
+) -> np.ndarray:
+    """Batch normalisation of an NHWC batch, per channel: ``gamma · (x − μ) / √(σ² + ε) + β``.
+
+    Training mode: leave ``mean`` and ``var`` as ``None`` and the batch's own statistics (over
+    N, H and W) are used. Inference mode: pass the moving averages. ``epsilon`` defaults to Keras's.
+    """
+    if mean is None or var is None:
+        mean = x.mean(axis=(0, 1, 2))
+        var = x.var(axis=(0, 1, 2))
+    return gamma * (x - mean) / np.sqrt(var + epsilon) + beta

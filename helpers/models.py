@@ -75,7 +75,8 @@ def small_cnn(
             stack.append(layers.MaxPooling2D(2, name=f"s{s}_pool"))
     if order == "bn-relu-conv":
         stack.extend([layers.BatchNormalization(name="head_bn"), layers.ReLU(name="head_relu")])
-    stack.extend([layers.GlobalAveragePooling2D(name="gap"), layers.Dense(num_classes, name="logits")])
+    stack.append(layers.GlobalAveragePooling2D(name="gap"))
+    stack.append(layers.Dense(num_classes, name="logits", dtype="float32"))  # float32 under mixed precision
     return keras.Sequential(stack, name=f"small_cnn_{order.replace('-', '_')}")
 
 

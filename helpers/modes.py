@@ -34,11 +34,22 @@ class RunMode:
         """The number of epochs to train for a notebook that wants ``full`` epochs."""
         return full if self.max_epochs is None else min(full, self.max_epochs)
 
-    def subset(self, data: tuple[Split, Split], seed: int = 0) -> tuple[Split, Split]:
-        """Shrink ``((x_train, y_train), (x_test, y_test))`` to this mode's sizes (stratified)."""
+    def runs(self, full: int) -> int:
+        """How many repeated runs (seeds) for a notebook that wants ``full`` runs; 1 in smoke mode."""
+        return full if self.max_epochs is None else 1
+
+    def subset(
+        self, data: tuple[Split, Split], seed: int = 0, full_train_size: int | None = None
+    ) -> tuple[Split, Split]:
+        """Shrink ``((x_train, y_train), (x_test, y_test))`` to this mode's sizes (stratified).
+
+        ``full_train_size`` lets a notebook use fewer training images in full mode too (for
+        experiments that train many models); the smaller of it and the mode's size wins.
+        """
         (x_train, y_train), (x_test, y_test) = data
+        sizes = [s for s in (self.train_size, full_train_size) if s is not None]
         return (
-            _shrink(x_train, y_train, self.train_size, seed),
+            _shrink(x_train, y_train, min(sizes) if sizes else None, seed),
             _shrink(x_test, y_test, self.test_size, seed),
         )
 

@@ -81,27 +81,27 @@ def class_label(index: int, english: bool = True) -> str:
     return f"{zh} {CLASS_NAMES[int(index)]}" if english else zh
 
 
-def plot_images(
-    images: np.ndarray,
-    labels: np.ndarray,
+def plot_grid(
+    images: Sequence[np.ndarray] | np.ndarray,
+    titles: Sequence[str] | None = None,
     *,
     cols: int = 8,
-    count: int | None = None,
     title: str | None = None,
     cmap: str | None = None,
+    size: float = 1.5,
 ):
-    """A grid of images, each titled with its class in Chinese and English.
+    """A grid of images (H×W gray or H×W×3 colour), each with an optional title.
 
-    ``images`` are NHWC (uint8 0–255 or float 0–1); one-channel images are drawn in gray.
-    Returns the matplotlib Figure.
+    uint8 images are drawn on 0–255, one-channel float images with their own range
+    (so feature maps and filters with negative values still show). Returns the Figure.
     """
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     use_chinese_font()
-    flat_labels = np.asarray(labels).reshape(-1)
-    count = min(len(images), count if count is not None else len(images))
+    count = len(images)
+    cols = min(cols, max(count, 1))
     rows = max(1, -(-count // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.75 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + 0.25) * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= count:
@@ -109,14 +109,60 @@ def plot_images(
         image = np.asarray(images[i])
         if image.ndim == 3 and image.shape[-1] == 1:
             image = image[..., 0]
-            ax.imshow(image, cmap=cmap or "gray", vmin=0, vmax=255 if image.max() > 1 else 1)
+        if image.ndim == 2:
+            vmin, vmax = (0, 255) if image.dtype == np.uint8 else (None, None)
+            ax.imshow(image, cmap=cmap or "gray", vmin=vmin, vmax=vmax, interpolation="nearest")
         else:
-            ax.imshow(image, cmap=cmap)
-        ax.set_title(class_label(flat_labels[i]).replace(" ", "\n"), fontsize=9)
+            ax.imshow(image, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_images(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    cols: int = 8,
+    count: int | None = None,
+    title: str | None = None,
+):
+    """A grid of NHWC images, each titled with its class in Chinese and English."""
+    flat_labels = np.asarray(labels).reshape(-1)
+    count = min(len(images), count if count is not None else len(images))
+    titles = [class_label(label).replace(" ", "\n") for label in flat_labels[:count]]
+    return plot_grid(np.asarray(images[:count]), titles, cols=cols, title=title)
+
+
+def plot_curves(
+    curves: dict[str, list[list[float]]],
+    ylabel: str,
+    *,
+    ax=None,
+    title: str | None = None,
+):
+    """One line per name: the mean over runs per epoch, shaded between the lowest and highest run."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    use_chinese_font()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    for name, runs in curves.items():
+        values = np.asarray(runs, dtype=float)
+        epochs = np.arange(1, values.shape[1] + 1)
+        (line,) = ax.plot(epochs, values.mean(axis=0), marker="o", markersize=3, label=name)
+        if len(values) > 1:
+            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax.figure
 
 
 def plot_class_counts(splits: dict[str, np.ndarray], title: str | None = None):

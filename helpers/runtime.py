@@ -2,26 +2,118 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import platform
+import subprocess
+import sys
+import time
 
 from helpers.modes import RunMode, get_mode
 
+_started: float | None = None
+
+
+#: What a Colab runtime lacks (module → pip requirement). TensorFlow, Keras, NumPy, pandas and
+#: matplotlib are already there and are never reinstalled.
+COLAB_MISSING = {"cvttf_NotoSansCJK_Regular": "cvttf-NotoSansCJK-Regular==1.0"}
+COLAB_GPU_HINT = (
+    "提示：Colab 可以免費使用 GPU，訓練會快很多：選單「執行階段 → 變更執行階段類型 → T4 GPU」，再重新執行。\n"
+    "Hint: switch Colab to a GPU runtime (Runtime → Change runtime type → T4 GPU) and run again."
+)
+
+
+def on_colab() -> bool:
+    """Whether this kernel runs on Google Colab."""
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def install_missing(packages: dict[str, str]) -> list[str]:
+    """``pip install`` the requirements whose module cannot be imported; returns what was installed."""
+    needed = [
+        requirement for module, requirement in packages.items() if importlib.util.find_spec(module) is None
+    ]
+    if needed:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *needed], check=True)
+        importlib.invalidate_caches()
+    return needed
+
 
 def setup_notebook() -> RunMode:
-    """Quiet TensorFlow's start-up logs, set up the Chinese font, print a one-line report.
+    """Prepare a notebook: packages Colab lacks, the Chinese font, the training precision; report.
 
-    Returns the run mode, which the notebook then uses for epochs and data sizes.
+    Prints two lines (versions and device with the training setup; the run mode) and, on a Colab
+    runtime without a GPU, how to switch to one. Returns the run mode, which the notebook then
+    uses for epochs and data sizes. Running it again is harmless.
     """
+    global _started
+    _started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    colab = on_colab()
+    if colab:
+        install_missing(COLAB_MISSING)
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
     from helpers.plots import use_chinese_font  # noqa: PLC0415
+    from helpers.training import device_policy  # noqa: PLC0415
 
     use_chinese_font()
     mode = get_mode()
-    gpus = tf.config.list_physical_devices("GPU")
-    device = f"GPU × {len(gpus)}" if gpus else "CPU（沒有 GPU / no GPU）"
-    print(f"TensorFlow {tf.__version__}｜Keras {keras.__version__}｜{device}")
+    gpus = gpu_names()
+    policy = device_policy()
+    device = f"GPU：{', '.join(gpus)}" if gpus else "CPU（沒有 GPU / no GPU）"
+    training = (
+        "訓練 (training)：混合精度 mixed_float16 + XLA"
+        if policy.mixed_precision
+        else "訓練 (training)：float32，不用 XLA (CPU)"
+    )
+    print(f"TensorFlow {tf.__version__}｜Keras {keras.__version__}｜{device}｜{training}")
     print(mode.describe())
+    if colab and not gpus:
+        print(COLAB_GPU_HINT)
     return mode
+
+
+def cpu_name() -> str:
+    """The CPU model, as the operating system names it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def gpu_names() -> list[str]:
+    """Names of the GPUs TensorFlow can use ([] on a CPU-only machine)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return [
+        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+        for gpu in tf.config.list_physical_devices("GPU")
+    ]
+
+
+def hardware() -> str:
+    """The machine in one line: CPU model and cores, and the GPUs, if any."""
+    gpus = gpu_names()
+    return f"{cpu_name()}，{os.cpu_count()} 核心 (cores)" + (
+        f"，GPU：{', '.join(gpus)}" if gpus else "，沒有 GPU"
+    )
+
+
+def run_report() -> str:
+    """Where and how long this notebook ran (printed by the last cell of every notebook)."""
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    elapsed = time.perf_counter() - _started if _started is not None else float("nan")
+    versions = f"TensorFlow {tf.__version__}，Keras {keras.__version__}，Python {platform.python_version()}"
+    return (
+        f"本次執行 (this run)：{get_mode().name} 模式，{elapsed / 60:.1f} 分鐘 (minutes)\n"
+        f"硬體 (hardware)：{hardware()}\n"
+        f"軟體 (software)：{versions}"
+    )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from helpers.data import Split, make_dataset
 from helpers.seed import set_seed
@@ -33,10 +36,37 @@ class TrainResult:
         return max(self.history["val_accuracy"])
 
 
-def gpu_available() -> bool:
-    import tensorflow as tf  # noqa: PLC0415
+@dataclass(frozen=True)
+class DevicePolicy:
+    """How models are built and compiled here: on a GPU, mixed precision and XLA; on a CPU, neither."""
 
-    return bool(tf.config.list_physical_devices("GPU"))
+    mixed_precision: bool
+    jit_compile: bool
+
+
+def device_policy() -> DevicePolicy:
+    from helpers.runtime import gpu_names  # noqa: PLC0415
+
+    on_gpu = bool(gpu_names())
+    return DevicePolicy(mixed_precision=on_gpu, jit_compile=on_gpu)
+
+
+def build(builder: Callable[[], keras.Model]) -> keras.Model:
+    """Call a model builder under this device's precision: ``mixed_float16`` on a GPU, else float32.
+
+    Only the layers built here get the policy, so NumPy-vs-Keras checks elsewhere in a notebook
+    stay in float32. Builders keep their output layer in float32.
+    """
+    import keras  # noqa: PLC0415
+
+    if not device_policy().mixed_precision:
+        return builder()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        return builder()
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
@@ -47,9 +77,20 @@ def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mode
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
-        jit_compile=gpu_available(),
+        jit_compile=device_policy().jit_compile,
     )
     return model
+
+
+def default_backup_dir(name: str) -> Path:
+    """Where training state is backed up so a run can resume after a disconnect.
+
+    On Colab with Google Drive mounted (``/content/drive/MyDrive``) it survives the runtime;
+    elsewhere it is ``~/.cache/cifar10-course/backups/NAME``.
+    """
+    drive = Path("/content/drive/MyDrive")
+    base = drive / "cifar10-course" if drive.is_dir() else Path.home() / ".cache" / "cifar10-course"
+    return base / "backups" / name
 
 
 def train(
@@ -62,14 +103,25 @@ def train(
     augment: bool = False,
     seed: int = 0,
     verbose: int = 0,
+    backup_dir: str | Path | None = None,
 ) -> TrainResult:
-    """Compile ``model`` (see :func:`compile_model`) and train it, validating on the test split."""
+    """Compile ``model`` (see :func:`compile_model`) and train it, validating on the test split.
+
+    With ``backup_dir``, Keras's ``BackupAndRestore`` saves the training state after every epoch;
+    running the same call again after an interruption resumes from the last finished epoch, and the
+    backup is deleted when training completes.
+    """
+    import keras  # noqa: PLC0415
+
     (x_train, y_train), (x_test, y_test) = data
     compile_model(model, learning_rate)
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir is not None else []
     train_ds = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=seed)
     test_ds = make_dataset(x_test, y_test, 512)
     start = time.perf_counter()
-    history = model.fit(train_ds, epochs=epochs, validation_data=test_ds, verbose=verbose, shuffle=False)
+    history = model.fit(
+        train_ds, epochs=epochs, validation_data=test_ds, verbose=verbose, shuffle=False, callbacks=callbacks
+    )
     seconds = time.perf_counter() - start
     return TrainResult(
         name=model.name,
@@ -90,10 +142,10 @@ def compare(
 ) -> dict[str, list[TrainResult]]:
     """Train every model once per seed on the same data and budget; seed set before each build."""
     results: dict[str, list[TrainResult]] = {}
-    for name, build in builders.items():
+    for name, builder in builders.items():
         for seed in seeds:
             set_seed(seed)
-            result = train(build(), data, epochs=epochs, seed=seed, **train_options)
+            result = train(build(builder), data, epochs=epochs, seed=seed, **train_options)
             result.name = name
             results.setdefault(name, []).append(result)
             print(
@@ -101,3 +153,29 @@ def compare(
                 f"｜{result.seconds:.0f} s"
             )
     return results
+
+
+def results_table(results: dict[str, list[TrainResult]]):
+    """A pandas DataFrame: one row per model, mean (and spread) over its runs."""
+    import pandas as pd  # noqa: PLC0415
+
+    rows = []
+    for name, runs in results.items():
+        final = np.array([r.final_accuracy for r in runs])
+        rows.append(
+            {
+                "模型 (model)": name,
+                "參數 (params)": runs[0].params,
+                "次數 (runs)": len(runs),
+                "最終測試準確率 (final acc)": round(float(final.mean()), 4),
+                "最低～最高 (min–max)": f"{final.min():.3f}–{final.max():.3f}",
+                "最佳 epoch 準確率 (best)": round(float(np.mean([r.best_accuracy for r in runs])), 4),
+                "訓練秒數 (s / run)": round(float(np.mean([r.seconds for r in runs])), 1),
+            }
+        )
+    return pd.DataFrame(rows).set_index("模型 (model)")
+
+
+def curves(results: dict[str, list[TrainResult]], metric: str) -> dict[str, list[list[float]]]:
+    """``{name: [per-epoch values of one run, ...]}`` for :func:`helpers.plots.plot_curves`."""
+    return {name: [r.history[metric] for r in runs] for name, runs in results.items()}

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers.conv import conv2d, conv_params, output_size, pool2d, same_padding
+from helpers.conv import batch_norm, conv2d, conv_params, output_size, pool2d, same_padding
 
 RNG = np.random.default_rng(0)
 
@@ -59,3 +59,18 @@ def test_conv_params_formula() -> None:
     assert conv_params(3, 3, 32) == 896
     assert conv_params(3, 32, 64) == 18_496
     assert conv_params(3, 32, 64, bias=False) == 18_432
+
+
+def test_batch_norm_matches_keras_in_training_and_inference() -> None:
+    x = RNG.normal(loc=3.0, scale=2.0, size=(16, 4, 4, 3)).astype(np.float32)
+    layer = keras.layers.BatchNormalization(momentum=0.9)
+    training_output = np.asarray(layer(x, training=True))
+    gamma, beta, moving_mean, moving_var = (np.asarray(w) for w in layer.get_weights())
+    np.testing.assert_allclose(training_output, batch_norm(x, gamma, beta), atol=1e-4)
+    # moving averages after one step: 0.9 · initial + 0.1 · batch statistic
+    np.testing.assert_allclose(moving_mean, 0.1 * x.mean(axis=(0, 1, 2)), rtol=1e-4)
+    np.testing.assert_allclose(moving_var, 0.9 + 0.1 * x.var(axis=(0, 1, 2)), rtol=1e-4)
+    inference_output = np.asarray(layer(x, training=False))
+    np.testing.assert_allclose(
+        inference_output, batch_norm(x, gamma, beta, moving_mean, moving_var), atol=1e-4
+    )

@@ -18,7 +18,7 @@ from helpers.models import (
     keras_example_optimizer,
     small_cnn,
 )
-from helpers.training import compare, train
+from helpers.training import compare, curves, results_table, train
 
 
 def test_keras_example_layers_and_parameters() -> None:
@@ -110,3 +110,6 @@ def test_training_one_step_smoke() -> None:
     assert len(result.history["val_accuracy"]) == 1 and result.seconds > 0
     results = compare({"a": lambda: small_cnn(widths=(8,), convs_per_stage=1)}, data, epochs=1, seeds=(0, 1))
     assert [r.seed for r in results["a"]] == [0, 1]
+    table = results_table(results)
+    assert table.loc["a", "次數 (runs)"] == 2 and table.loc["a", "參數 (params)"] == results["a"][0].params
+    assert curves(results, "val_accuracy")["a"] == [r.history["val_accuracy"] for r in results["a"]]

@@ -64,3 +64,24 @@ def test_set_seed_repeats_python_numpy_and_tensorflow() -> None:
     assert draw() == first
     set_seed(8)
     assert draw() != first
+
+
+def test_runs_and_full_train_size() -> None:
+    assert FULL.runs(full=3) == 3 and SMOKE.runs(full=3) == 1
+    x = np.zeros((3000, 2), np.uint8)
+    y = np.tile(np.arange(10), 300).reshape(-1, 1)
+    data = ((x, y), (x[:600], y[:600]))
+    assert len(FULL.subset(data, full_train_size=2000)[0][0]) == 2000
+    assert len(SMOKE.subset(data, full_train_size=2000)[0][0]) == 1000
+
+
+def test_run_report_names_mode_hardware_and_versions(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from helpers import runtime
+
+    monkeypatch.setenv("COURSE_MODE", "smoke")
+    mode = runtime.setup_notebook()
+    printed = capsys.readouterr().out
+    assert mode is SMOKE and "TensorFlow" in printed and "smoke" in printed
+    report = runtime.run_report()
+    assert "smoke 模式" in report and "核心 (cores)" in report and "Keras" in report
+    assert "nan" not in report

@@ -81,3 +81,18 @@ def test_course_plots_render_cleanly(restore_rc) -> None:
 
 def test_class_counts() -> None:
     assert class_counts(np.array([[0], [0], [9]])).tolist() == [2] + [0] * 8 + [1]
+
+
+def test_grid_and_curves_render_cleanly(restore_rc) -> None:
+    from helpers.plots import plot_curves, plot_grid
+
+    maps = [np.random.default_rng(i).normal(size=(8, 8)) for i in range(3)]
+    grid = plot_grid(maps, ["特徵圖 0", "特徵圖 1", "特徵圖 2"], cols=2, cmap="viridis")
+    assert len([ax for ax in grid.axes if ax.images]) == 3
+    assert render(grid) == []
+    figure = plot_curves({"有 BN": [[0.3, 0.5], [0.35, 0.55]], "沒有 BN": [[0.2, 0.4]]}, "準確率")
+    ax = figure.axes[0]
+    assert [line.get_label() for line in ax.lines] == ["有 BN", "沒有 BN"]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.325, 0.525])
+    assert len(ax.collections) == 1, "only the model with several runs gets a min–max band"
+    assert render(figure) == []

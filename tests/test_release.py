@@ -8,14 +8,22 @@ import nbformat
 import pytest
 
 from helpers import release
+from helpers.course import BADGE_TAG, SETUP_TAG, CourseConfig, load_config, setup_source
 from helpers.release import (
     RAISES_TAG,
-    SETUP_SOURCE,
+    README_END,
+    README_START,
     ReleaseError,
     main,
+    readme_badges,
+    stale,
     strip_solution,
     student_notebook,
+    sync_solution,
+    write,
 )
+
+CONFIG = CourseConfig("https://github.com/someone/course-fork", "v1.0")
 
 EXERCISE = """\
 batch_size = 4
@@ -69,7 +77,8 @@ def test_broken_markers_are_reported(source: str, problem: str) -> None:
 
 def make_solution() -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
-    setup = nbformat.v4.new_code_cell(SETUP_SOURCE, execution_count=1)
+    setup = nbformat.v4.new_code_cell("import helpers", execution_count=1)
+    setup.metadata["tags"] = [SETUP_TAG]
     setup.outputs = [nbformat.v4.new_output("stream", text="TensorFlow ...\n")]
     exercise = nbformat.v4.new_code_cell(EXERCISE, execution_count=2)
     exercise.metadata["tags"] = ["exercise"]
@@ -79,16 +88,34 @@ def make_solution() -> nbformat.NotebookNode:
 
 
 def test_student_notebook_strips_outputs_and_tags_exercises() -> None:
-    solution = make_solution()
-    student = student_notebook(solution)
-    markdown, setup, exercise = student.cells
-    assert markdown == solution.cells[0]
-    assert setup.source == SETUP_SOURCE and setup.outputs == [] and setup.execution_count is None
+    solution = sync_solution(make_solution(), "01_demo.ipynb", CONFIG)
+    student = student_notebook(solution, "01_demo.ipynb", CONFIG)
+    badge, markdown, setup, exercise = student.cells
+    assert markdown == solution.cells[1]
+    assert badge.source == CONFIG.badge("notebooks/01_demo.ipynb") != solution.cells[0].source
+    assert setup.source == setup_source(CONFIG) and setup.outputs == [] and setup.execution_count is None
     assert RAISES_TAG not in setup.metadata.get("tags", [])
     assert exercise.metadata["tags"] == ["exercise", RAISES_TAG]
     assert exercise.outputs == [] and "BEGIN SOLUTION" not in exercise.source
     assert solution.cells[2].source == EXERCISE, "the solution itself is not modified"
-    assert student_notebook(student) == student, "releasing twice changes nothing"
+    assert student_notebook(student, "01_demo.ipynb", CONFIG) == student, "releasing twice changes nothing"
+
+
+def test_sync_adds_badge_and_regenerates_setup_cell() -> None:
+    solution = make_solution()
+    synced = sync_solution(solution, "01_demo.ipynb", CONFIG)
+    assert synced.cells[0].metadata["tags"] == [BADGE_TAG]
+    assert synced.cells[0].source == (
+        "[![在 Colab 開啟 Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        "(https://colab.research.google.com/github/someone/course-fork/blob/v1.0/solutions/01_demo.ipynb)"
+    )
+    assert synced.cells[2].source == setup_source(CONFIG)
+    assert '"https://github.com/someone/course-fork"' in synced.cells[2].source
+    assert '"v1.0"' in synced.cells[2].source
+    assert sync_solution(synced, "01_demo.ipynb", CONFIG) == synced, "syncing twice changes nothing"
+    solution.cells[1].metadata["tags"] = []
+    with pytest.raises(ReleaseError, match="setup cell"):
+        sync_solution(solution, "01_demo.ipynb", CONFIG)
 
 
 def write_solution(folder: Path, name: str = "01_demo.ipynb") -> Path:
@@ -101,7 +128,14 @@ def write_solution(folder: Path, name: str = "01_demo.ipynb") -> Path:
 def test_write_then_check_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
     source = write_solution(solutions)
-    args = ["--solutions", str(solutions), "--notebooks", str(notebooks)]
+    args = [
+        "--solutions",
+        str(solutions),
+        "--notebooks",
+        str(notebooks),
+        "--readme",
+        str(tmp_path / "none.md"),
+    ]
     assert main([*args, "--check"]) == 1
     assert "missing" in capsys.readouterr().out
     assert main(args) == 0
@@ -121,16 +155,31 @@ def test_write_then_check_round_trip(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main([*args, "--check"]) == 0
 
 
-def test_check_requires_the_setup_cell(tmp_path: Path, capsys) -> None:
-    solutions = tmp_path / "solutions"
+def test_check_reports_a_stale_setup_cell_and_readme(tmp_path: Path) -> None:
+    solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
     path = write_solution(solutions)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Course\n\n{README_START}\nold\n{README_END}\n\nmore text\n", encoding="utf-8")
+    write(solutions, notebooks, CONFIG, readme)
+    assert stale(solutions, notebooks, CONFIG, readme) == []
+    text = readme.read_text(encoding="utf-8")
+    assert text.endswith("\n\nmore text\n") and readme_badges(solutions, CONFIG) in text
+    assert "blob/v1.0/notebooks/01_demo.ipynb" in text and "blob/v1.0/solutions/01_demo.ipynb" in text
+
     notebook = nbformat.read(path, as_version=4)
-    notebook.cells[1].source = "import helpers"
+    notebook.cells[2].source = "import helpers  # edited by hand"
     nbformat.write(notebook, path)
-    args = ["--solutions", str(solutions), "--notebooks", str(tmp_path / "nb")]
-    main(args)
-    assert main([*args, "--check"]) == 1
-    assert "SETUP_SOURCE" in capsys.readouterr().out
+    problems = stale(solutions, notebooks, CONFIG, readme)
+    assert any("badge or setup cell is stale" in p for p in problems)
+
+    fork = CourseConfig("https://github.com/other/fork", "main")
+    write(solutions, notebooks, CONFIG, readme)
+    assert stale(solutions, notebooks, fork, readme), "a new repository URL makes everything stale"
+    write(solutions, notebooks, fork, readme)
+    assert stale(solutions, notebooks, fork, readme) == []
+    assert "github/other/fork/blob/main/notebooks" in notebooks.joinpath(path.name).read_text(
+        encoding="utf-8"
+    )
 
 
 def test_broken_solution_exits_2(tmp_path: Path, capsys) -> None:
@@ -139,8 +188,26 @@ def test_broken_solution_exits_2(tmp_path: Path, capsys) -> None:
     notebook = nbformat.read(path, as_version=4)
     notebook.cells[2].source = "# BEGIN SOLUTION\nx = 1"
     nbformat.write(notebook, path)
-    assert main(["--solutions", str(solutions), "--notebooks", str(tmp_path / "nb")]) == 2
-    assert "01_demo.ipynb, cell 2" in capsys.readouterr().err
+    args = [
+        "--solutions",
+        str(solutions),
+        "--notebooks",
+        str(tmp_path / "nb"),
+        "--readme",
+        str(tmp_path / "x"),
+    ]
+    assert main(args) == 2
+    assert "01_demo.ipynb, cell 3" in capsys.readouterr().err
+
+
+def test_repository_badges_point_at_the_configured_repository() -> None:
+    config = load_config()
+    for folder in ("solutions", "notebooks"):
+        for path in sorted(release.ROOT.joinpath(folder).glob("*.ipynb")):
+            notebook = nbformat.read(path, as_version=4)
+            assert notebook.cells[0].source == config.badge(f"{folder}/{path.name}"), path
+            setup = next(cell for cell in notebook.cells if cell.cell_type == "code")
+            assert setup.source == setup_source(config), path
 
 
 def test_repository_notebooks_are_in_sync(capsys) -> None:
