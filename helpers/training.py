@@ -104,6 +104,7 @@ def train(
     seed: int = 0,
     verbose: int = 0,
     backup_dir: str | Path | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> TrainResult:
     """Compile ``model`` (see :func:`compile_model`) and train it, validating on the test split.
 
@@ -115,7 +116,9 @@ def train(
 
     (x_train, y_train), (x_test, y_test) = data
     compile_model(model, learning_rate)
-    callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir is not None else []
+    callbacks = list(callbacks or [])
+    if backup_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
     train_ds = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=seed)
     test_ds = make_dataset(x_test, y_test, 512)
     start = time.perf_counter()

@@ -18,7 +18,7 @@ from helpers.models import (
     keras_example_optimizer,
     small_cnn,
 )
-from helpers.training import compare, curves, results_table, train
+from helpers.training import DevicePolicy, build, compare, curves, device_policy, results_table, train
 
 
 def test_keras_example_layers_and_parameters() -> None:
@@ -113,3 +113,31 @@ def test_training_one_step_smoke() -> None:
     table = results_table(results)
     assert table.loc["a", "次數 (runs)"] == 2 and table.loc["a", "參數 (params)"] == results["a"][0].params
     assert curves(results, "val_accuracy")["a"] == [r.history["val_accuracy"] for r in results["a"]]
+
+
+def test_backup_and_restore_resumes_after_an_interruption(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(32, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(32) % 10
+    data = ((x, y), (x[:16], y[:16]))
+
+    class Disconnect(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt("runtime disconnected")
+
+    def builder():
+        return small_cnn(widths=(4,), convs_per_stage=1)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(builder(), data, epochs=3, batch_size=16, backup_dir=tmp_path, callbacks=[Disconnect()])
+    resumed = train(builder(), data, epochs=3, batch_size=16, backup_dir=tmp_path)
+    assert len(resumed.history["loss"]) == 1, "epochs 1-2 were restored, only epoch 3 ran"
+    assert not any(tmp_path.iterdir()), "the backup is removed once training completes"
+
+
+def test_device_policy_on_cpu() -> None:
+    policy = device_policy()
+    assert policy == DevicePolicy(mixed_precision=False, jit_compile=False)
+    model = build(lambda: small_cnn(widths=(4,), convs_per_stage=1))
+    assert model.layers[0].dtype_policy.name == "float32"

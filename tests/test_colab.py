@@ -1,0 +1,108 @@
+"""A fresh Colab runtime, simulated: only the notebook, a fake `google.colab`, no `helpers`.
+
+The setup cell of a notebook runs in a new interpreter in an empty folder, with the course
+repository URL pointed at a local bare clone (``file://``): it must clone the course, make
+`helpers` importable, print its report and the GPU hint, and do nothing new when run again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.course import ROOT, SETUP_TAG, load_config
+
+
+def setup_cell(notebook: str) -> str:
+    cells = nbformat.read(ROOT / "notebooks" / notebook, as_version=4).cells
+    cell = next(c for c in cells if c.cell_type == "code")
+    assert SETUP_TAG in cell.metadata["tags"]
+    return cell.source
+
+
+def current_branch() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def colab(tmp_path: Path) -> dict[str, str | Path]:
+    if not (ROOT / ".git").exists():
+        pytest.skip("needs the course as a git checkout")
+    bare = tmp_path / "course.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(ROOT), str(bare)], check=True)
+    fake = tmp_path / "fake_modules" / "google" / "colab"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('"""Stand-in for Colab\'s google.colab module."""\n')
+    content = tmp_path / "content"
+    content.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env |= {
+        "PYTHONPATH": str(tmp_path / "fake_modules"),
+        "COURSE_REPO": bare.as_uri(),
+        "COURSE_REF": current_branch(),
+        "COURSE_MODE": "smoke",
+        "MPLBACKEND": "Agg",
+    }
+    return {"content": content, "env": env}
+
+
+SCRIPT = """
+import importlib.util, sys
+assert importlib.util.find_spec("helpers") is None, "helpers must not be importable before setup"
+cell = open(sys.argv[1], encoding="utf-8").read()
+exec(cell)
+print("--- second run ---")
+exec(cell)
+import helpers
+print("HELPERS", helpers.__file__)
+print("MODE", MODE.name)
+"""
+
+
+def test_setup_cell_on_a_fresh_colab_runtime(colab, tmp_path: Path) -> None:
+    cell = tmp_path / "setup_cell.py"
+    cell.write_text(setup_cell("01_data_shapes.ipynb"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(cell)],
+        cwd=colab["content"],
+        env=colab["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    clone = Path(colab["content"]) / load_config().folder_name
+    assert f"HELPERS {clone / 'helpers' / '__init__.py'}" in out, out
+    assert (clone / "notebooks" / "01_data_shapes.ipynb").exists()
+    first, second = out.split("--- second run ---")
+    for part in (first, second):
+        assert "TensorFlow" in part and "Keras" in part and "執行模式 (mode)" in part
+        assert "T4 GPU" in part, "on Colab without a GPU the report says how to get one"
+    assert "MODE smoke" in out
+
+
+def test_setup_cell_locally_only_imports(tmp_path: Path) -> None:
+    cell = tmp_path / "setup_cell.py"
+    cell.write_text(setup_cell("01_data_shapes.ipynb"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"COURSE_REPO": "file:///nonexistent"}
+    script = SCRIPT.replace('assert importlib.util.find_spec("helpers") is None, ', "pass  # ")
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(cell)],
+        cwd=ROOT / "notebooks",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"HELPERS {ROOT / 'helpers' / '__init__.py'}" in result.stdout
+    assert "T4 GPU" not in result.stdout, "no Colab hint outside Colab"
