@@ -122,18 +122,20 @@ def test_backup_and_restore_resumes_after_an_interruption(tmp_path) -> None:
     data = ((x, y), (x[:16], y[:16]))
 
     class Disconnect(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:  # the runtime dies during the third epoch
                 raise KeyboardInterrupt("runtime disconnected")
 
     def builder():
         return small_cnn(widths=(4,), convs_per_stage=1)
 
+    backup = tmp_path / "backup"
     with pytest.raises(KeyboardInterrupt):
-        train(builder(), data, epochs=3, batch_size=16, backup_dir=tmp_path, callbacks=[Disconnect()])
-    resumed = train(builder(), data, epochs=3, batch_size=16, backup_dir=tmp_path)
+        train(builder(), data, epochs=3, batch_size=16, backup_dir=backup, callbacks=[Disconnect()])
+    assert any(backup.iterdir()), "the state of epoch 2 was saved"
+    resumed = train(builder(), data, epochs=3, batch_size=16, backup_dir=backup)
     assert len(resumed.history["loss"]) == 1, "epochs 1-2 were restored, only epoch 3 ran"
-    assert not any(tmp_path.iterdir()), "the backup is removed once training completes"
+    assert not backup.exists(), "the backup is removed once training completes"
 
 
 def test_device_policy_on_cpu() -> None:
