@@ -112,6 +112,9 @@ def student_notebook(
 ) -> nbformat.NotebookNode:
     """The student version of a solution notebook (a new object; the input is not changed)."""
     notebook = copy.deepcopy(solution)
+    # What the executing kernel adds (its Python version, widget state) is not part of the lesson.
+    notebook.metadata["language_info"] = {"name": "python"}
+    notebook.metadata.pop("widgets", None)
     if config is not None and notebook.cells and BADGE_TAG in notebook.cells[0].metadata.get("tags", []):
         notebook.cells[0].source = config.badge(f"notebooks/{name}")
     for index, cell in enumerate(notebook.cells):

@@ -97,7 +97,7 @@ def test_student_notebook_strips_outputs_and_tags_exercises() -> None:
     assert RAISES_TAG not in setup.metadata.get("tags", [])
     assert exercise.metadata["tags"] == ["exercise", RAISES_TAG]
     assert exercise.outputs == [] and "BEGIN SOLUTION" not in exercise.source
-    assert solution.cells[2].source == EXERCISE, "the solution itself is not modified"
+    assert solution.cells[3].source == EXERCISE, "the solution itself is not modified"
     assert student_notebook(student, "01_demo.ipynb", CONFIG) == student, "releasing twice changes nothing"
 
 
