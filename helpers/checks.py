@@ -222,3 +222,29 @@ def check_block_order(block: Any, order: str) -> Feedback:
         f"第 {position + 1} 層是 {kinds[position]}，順序不對。 (Layer {position + 1} is out of order.)",
         f"照著 '{order}' 由左到右排：conv → Conv2D，bn → BatchNormalization，relu → ReLU。",
     )
+
+
+def check_head_params(
+    flatten_answer: Any, gap_answer: Any, body_output: tuple[int, int, int], num_classes: int = NUM_CLASSES
+) -> Feedback:
+    """Exercise: parameters of a Flatten → Dense head and of a GAP → Dense head on ``body_output``."""
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    def head_params(pooling: keras.Layer) -> int:
+        model = keras.Sequential([keras.Input(shape=body_output), pooling, layers.Dense(num_classes)])
+        return model.count_params()
+
+    answers = {"Flatten": flatten_answer, "GAP": gap_answer}
+    expected = {"Flatten": head_params(layers.Flatten()), "GAP": head_params(layers.GlobalAveragePooling2D())}
+    for name, answer in answers.items():
+        if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+            return failed(f"{name} 的答案要是一個整數。 ({name}: an integer, please.)", "參數量是一個整數。")
+    wrong = [name for name in answers if int(answers[name]) != expected[name]]
+    if not wrong:
+        return passed("兩個分類頭的參數量都對。 (Both heads are right.)")
+    hints = {
+        "Flatten": "Flatten 之後有 H·W·C 個特徵，Dense 的參數是 (特徵數 + 1)·類別數。",
+        "GAP": "GAP 之後每個通道只剩 1 個數字（C 個特徵），Dense 的參數是 (C + 1)·類別數。",
+    }
+    return failed(f"{'、'.join(wrong)} 的參數量不對。 (Wrong: {', '.join(wrong)}.)", hints[wrong[0]])

@@ -80,42 +80,75 @@ def small_cnn(
     return keras.Sequential(stack, name=f"small_cnn_{order.replace('-', '_')}")
 
 
-def keras_example_cnn(
-    input_shape: tuple[int, int, int] = IMAGE_SHAPE, num_classes: int = NUM_CLASSES
-) -> keras.Model:
-    """The Keras 2 ``cifar10_cnn`` example in Keras 3: 4 conv layers, 2 poolings, Dense(512).
+HEADS = ("flatten", "gap")
 
-    Same layers, sizes and order as the original (which used ``input_shape=`` on the first
-    layer; Keras 3 uses ``keras.Input``). The last layer is a softmax, as in the original.
-    1,250,858 parameters, 1,180,160 of them in the Dense(512) after Flatten.
+
+def keras_example_cnn(
+    input_shape: tuple[int, int, int] = IMAGE_SHAPE, num_classes: int = NUM_CLASSES, head: str = "flatten"
+) -> keras.Model:
+    """The Keras 2 ``cifar10_cnn`` example in Keras 3: 4 conv layers, 2 poolings, then a head.
+
+    ``head="flatten"`` is the original, layer for layer (which used ``input_shape=`` on the first
+    layer; Keras 3 uses ``keras.Input``): Flatten → Dense(512) → ReLU → Dropout(0.5) → Dense →
+    softmax; 1,250,858 parameters, 1,180,160 of them in the Dense(512). ``head="gap"`` replaces
+    all of that with GlobalAveragePooling2D → Dense → softmax (notebook 05).
     """
     import keras  # noqa: PLC0415 - TensorFlow is slow to import
     from keras import layers  # noqa: PLC0415
 
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            layers.Conv2D(32, (3, 3), padding="same", name="conv1"),
-            layers.Activation("relu"),
-            layers.Conv2D(32, (3, 3), name="conv2"),
-            layers.Activation("relu"),
-            layers.MaxPooling2D(pool_size=(2, 2)),
-            layers.Dropout(0.25),
-            layers.Conv2D(64, (3, 3), padding="same", name="conv3"),
-            layers.Activation("relu"),
-            layers.Conv2D(64, (3, 3), name="conv4"),
-            layers.Activation("relu"),
-            layers.MaxPooling2D(pool_size=(2, 2)),
-            layers.Dropout(0.25),
-            layers.Flatten(),
+    if head not in HEADS:
+        raise ValueError(f"未知的分類頭 / unknown head {head!r}; choose one of {', '.join(HEADS)}")
+    body = [
+        keras.Input(shape=input_shape),
+        layers.Conv2D(32, (3, 3), padding="same", name="conv1"),
+        layers.Activation("relu"),
+        layers.Conv2D(32, (3, 3), name="conv2"),
+        layers.Activation("relu"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool1"),
+        layers.Dropout(0.25),
+        layers.Conv2D(64, (3, 3), padding="same", name="conv3"),
+        layers.Activation("relu"),
+        layers.Conv2D(64, (3, 3), name="conv4"),
+        layers.Activation("relu"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool2"),
+        layers.Dropout(0.25),
+    ]
+    if head == "flatten":
+        top = [
+            layers.Flatten(name="flatten"),
             layers.Dense(512, name="dense512"),
             layers.Activation("relu"),
             layers.Dropout(0.5),
-            layers.Dense(num_classes, name="logits"),
-            layers.Activation("softmax", dtype="float32"),  # float32 even under mixed precision
-        ],
-        name="keras_cifar10_cnn",
+        ]
+    else:
+        top = [layers.GlobalAveragePooling2D(name="gap")]
+    top += [
+        layers.Dense(num_classes, name="logits"),
+        layers.Activation("softmax", dtype="float32"),  # float32 even under mixed precision
+    ]
+    suffix = "" if head == "flatten" else "_gap"
+    return keras.Sequential(body + top, name=f"keras_cifar10_cnn{suffix}")
+
+
+def parameter_table(model: keras.Model):
+    """A pandas DataFrame of the layers that have parameters: count and share of the total."""
+    import pandas as pd  # noqa: PLC0415
+
+    total = model.count_params()
+    rows = [
+        {
+            "層 (layer)": layer.name,
+            "種類 (type)": type(layer).__name__,
+            "參數 (params)": layer.count_params(),
+            "佔比 (share)": f"{layer.count_params() / total:.1%}",
+        }
+        for layer in model.layers
+        if layer.count_params()
+    ]
+    rows.append(
+        {"層 (layer)": "合計 (total)", "種類 (type)": "", "參數 (params)": total, "佔比 (share)": "100.0%"}
     )
+    return pd.DataFrame(rows).set_index("層 (layer)")
 
 
 def keras_example_optimizer(learning_rate: float = 1e-4, decay: float = 1e-6) -> keras.optimizers.Optimizer:

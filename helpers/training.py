@@ -69,13 +69,21 @@ def build(builder: Callable[[], keras.Model]) -> keras.Model:
         keras.config.set_dtype_policy(previous)
 
 
+def outputs_probabilities(model: keras.Model) -> bool:
+    """Whether the model ends in a softmax (probabilities) rather than in logits."""
+    last = model.layers[-1]
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", "") == "softmax"
+
+
 def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam, sparse categorical cross-entropy on logits, accuracy; XLA on a GPU only."""
+    """Adam, sparse categorical cross-entropy (on logits, or on probabilities after a softmax),
+    accuracy; XLA on a GPU only."""
     import keras  # noqa: PLC0415
 
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not outputs_probabilities(model)),
         metrics=["accuracy"],
         jit_compile=device_policy().jit_compile,
     )

@@ -9,6 +9,7 @@ from helpers.checks import (
     Feedback,
     check_block_order,
     check_grayscale,
+    check_head_params,
     check_nchw_shape,
     check_one_hot,
     check_output_shape,
@@ -116,3 +117,14 @@ def test_block_order_check() -> None:
     assert "第 1 層" in wrong.message
     assert_rejected(check_block_order(right[:2], "bn-relu-conv"))
     assert_rejected(check_block_order(None, "bn-relu-conv"))
+
+
+def test_head_params_check() -> None:
+    assert check_head_params(4 * 4 * 128 * 10 + 10, 128 * 10 + 10, (4, 4, 128)).ok
+    swapped = check_head_params(128 * 10 + 10, 4 * 4 * 128 * 10 + 10, (4, 4, 128))
+    assert_rejected(swapped, secret=20_490)
+    assert "Flatten" in swapped.message
+    gap_wrong = check_head_params(20_490, 1280, (4, 4, 128))
+    assert_rejected(gap_wrong, secret=1290)
+    assert "GAP" in gap_wrong.message and "Flatten、" not in gap_wrong.message
+    assert_rejected(check_head_params("20490", 1290, (4, 4, 128)))

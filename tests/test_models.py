@@ -16,9 +16,20 @@ from helpers.models import (
     keras_example_augmentation,
     keras_example_cnn,
     keras_example_optimizer,
+    parameter_table,
     small_cnn,
 )
-from helpers.training import DevicePolicy, build, compare, curves, device_policy, results_table, train
+from helpers.training import (
+    DevicePolicy,
+    build,
+    compare,
+    compile_model,
+    curves,
+    device_policy,
+    outputs_probabilities,
+    results_table,
+    train,
+)
 
 
 def test_keras_example_layers_and_parameters() -> None:
@@ -143,3 +154,30 @@ def test_device_policy_on_cpu() -> None:
     assert policy == DevicePolicy(mixed_precision=False, jit_compile=False)
     model = build(lambda: small_cnn(widths=(4,), convs_per_stage=1))
     assert model.layers[0].dtype_policy.name == "float32"
+
+
+def test_gap_head_replaces_the_dense_layers() -> None:
+    flatten, gap = keras_example_cnn(head="flatten"), keras_example_cnn(head="gap")
+    body = sum(conv_params(3, c_in, c_out) for c_in, c_out in [(3, 32), (32, 32), (32, 64), (64, 64)])
+    assert body == 65_568
+    assert flatten.count_params() == body + (6 * 6 * 64 + 1) * 512 + (512 + 1) * 10
+    assert gap.count_params() == body + (64 + 1) * 10 == 66_218
+    assert [type(layer).__name__ for layer in gap.layers][-3:] == [
+        "GlobalAveragePooling2D",
+        "Dense",
+        "Activation",
+    ]
+    table = parameter_table(flatten)
+    assert (
+        table.loc["dense512", "參數 (params)"] == 1_180_160
+        and table.loc["dense512", "佔比 (share)"] == "94.3%"
+    )
+    assert table.loc["合計 (total)", "參數 (params)"] == 1_250_858
+    with pytest.raises(ValueError, match="unknown head"):
+        keras_example_cnn(head="dense")
+
+
+def test_loss_matches_the_output_layer() -> None:
+    assert outputs_probabilities(keras_example_cnn()) and not outputs_probabilities(small_cnn())
+    assert compile_model(keras_example_cnn()).loss.from_logits is False
+    assert compile_model(small_cnn()).loss.from_logits is True
