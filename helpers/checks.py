@@ -248,3 +248,30 @@ def check_head_params(
         "GAP": "GAP 之後每個通道只剩 1 個數字（C 個特徵），Dense 的參數是 (C + 1)·類別數。",
     }
     return failed(f"{'、'.join(wrong)} 的參數量不對。 (Wrong: {', '.join(wrong)}.)", hints[wrong[0]])
+
+
+def check_softmax(answer: Any, logits: Any) -> Feedback:
+    """Exercise: the softmax probabilities of ``logits`` (one row or a batch), within 1e-3."""
+    from helpers.classifier import softmax  # noqa: PLC0415
+
+    expected = softmax(np.asarray(logits, dtype=np.float64))
+    try:
+        array = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return failed("答案要是一串數字。 (The answer must be numbers.)", "用 np.exp 與 .sum() 算。")
+    if array.shape != expected.shape:
+        return failed(
+            f"形狀是 {array.shape}，應該和 logits 一樣是 {expected.shape}。 (Wrong shape.)",
+            "每個 logit 對應一個機率。",
+        )
+    if not np.allclose(array.sum(axis=-1), 1.0, atol=1e-3):
+        return failed(
+            "機率加起來不是 1。 (The probabilities do not sum to 1.)",
+            "每個 exp(z) 要除以所有 exp(z) 的總和。",
+        )
+    if np.allclose(array, expected, atol=1e-3):
+        return passed("機率都對，而且加起來是 1。 (Right probabilities, summing to 1.)")
+    return failed(
+        "加起來是 1，但數值不對。 (They sum to 1 but the values are off.)",
+        "softmax 是 exp(z_i) / Σ exp(z_j)；不是 z_i / Σ z_j。",
+    )

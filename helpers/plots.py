@@ -193,3 +193,26 @@ def plot_class_counts(splits: dict[str, np.ndarray], title: str | None = None):
 def class_counts(labels: Sequence[int] | np.ndarray) -> np.ndarray:
     """How many labels fall in each of the 10 classes."""
     return np.bincount(np.asarray(labels).reshape(-1).astype(int), minlength=NUM_CLASSES)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, title: str | None = None):
+    """A confusion matrix with Chinese and English class names; rows are the true classes."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    use_chinese_font()
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    image = ax.imshow(matrix, cmap="Blues")
+    names = [class_label(i).replace(" ", "\n") for i in range(NUM_CLASSES)]
+    ax.set_xticks(range(NUM_CLASSES), names, fontsize=7)
+    ax.set_yticks(range(NUM_CLASSES), names, fontsize=7)
+    ax.set_xlabel("模型的預測 (predicted)")
+    ax.set_ylabel("真正的類別 (true)")
+    threshold = matrix.max() / 2
+    for i in range(NUM_CLASSES):
+        for j in range(NUM_CLASSES):
+            color = "white" if matrix[i, j] > threshold else "black"
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7, color=color)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set_title(title or "混淆矩陣 (confusion matrix)")
+    fig.tight_layout()
+    return fig

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from helpers.data import Split, make_dataset
+from helpers.data import Augmentation, Split, make_dataset
 from helpers.seed import set_seed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,13 +76,15 @@ def outputs_probabilities(model: keras.Model) -> bool:
     return getattr(activation, "__name__", "") == "softmax"
 
 
-def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam, sparse categorical cross-entropy (on logits, or on probabilities after a softmax),
-    accuracy; XLA on a GPU only."""
+def compile_model(
+    model: keras.Model, learning_rate: float = 1e-3, optimizer: keras.optimizers.Optimizer | None = None
+) -> keras.Model:
+    """Adam (or ``optimizer``), sparse categorical cross-entropy (on logits, or on probabilities
+    after a softmax), accuracy; XLA on a GPU only."""
     import keras  # noqa: PLC0415
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not outputs_probabilities(model)),
         metrics=["accuracy"],
         jit_compile=device_policy().jit_compile,
@@ -108,7 +110,8 @@ def train(
     epochs: int,
     batch_size: int = 128,
     learning_rate: float = 1e-3,
-    augment: bool = False,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    augment: bool | Augmentation = False,
     seed: int = 0,
     verbose: int = 0,
     backup_dir: str | Path | None = None,
@@ -123,7 +126,7 @@ def train(
     import keras  # noqa: PLC0415
 
     (x_train, y_train), (x_test, y_test) = data
-    compile_model(model, learning_rate)
+    compile_model(model, learning_rate, optimizer)
     callbacks = list(callbacks or [])
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
@@ -190,3 +193,22 @@ def results_table(results: dict[str, list[TrainResult]]):
 def curves(results: dict[str, list[TrainResult]], metric: str) -> dict[str, list[list[float]]]:
     """``{name: [per-epoch values of one run, ...]}`` for :func:`helpers.plots.plot_curves`."""
     return {name: [r.history[metric] for r in runs] for name, runs in results.items()}
+
+
+def claim_report(test_accuracy: list[float], claims: dict[int, float]) -> list[str]:
+    """Compare a per-epoch test-accuracy curve with claims ``{epoch: accuracy}``, one line each."""
+    lines = []
+    for epoch, claimed in sorted(claims.items()):
+        if len(test_accuracy) < epoch:
+            lines.append(f"第 {epoch} 個 epoch：還沒有紀錄（只有 {len(test_accuracy)} 個 epoch）")
+            continue
+        measured = test_accuracy[epoch - 1]
+        gap = (measured - claimed) * 100
+        if gap >= 0:
+            verdict = "說法成立 (claim holds)"
+        elif gap > -2:
+            verdict = f"差一點：低 {-gap:.1f} 個百分點 (close, {gap:+.1f} points)"
+        else:
+            verdict = f"說法不成立：低 {-gap:.1f} 個百分點 (does not hold, {gap:+.1f} points)"
+        lines.append(f"第 {epoch} 個 epoch：實測 {measured:.1%}，範例說 {claimed:.0%} → {verdict}")
+    return lines

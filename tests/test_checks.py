@@ -14,6 +14,7 @@ from helpers.checks import (
     check_one_hot,
     check_output_shape,
     check_param_count,
+    check_softmax,
 )
 
 BATCH = np.random.default_rng(0).integers(0, 256, size=(7, 32, 30, 3), dtype=np.uint8)
@@ -128,3 +129,13 @@ def test_head_params_check() -> None:
     assert_rejected(gap_wrong, secret=1290)
     assert "GAP" in gap_wrong.message and "Flatten、" not in gap_wrong.message
     assert_rejected(check_head_params("20490", 1290, (4, 4, 128)))
+
+
+def test_softmax_check() -> None:
+    logits = [2.0, 1.0, 0.0]
+    exp = np.exp(logits)
+    assert check_softmax(exp / exp.sum(), logits).ok
+    assert_rejected(check_softmax(np.array(logits) / 3, logits))  # z / sum(z)
+    assert_rejected(check_softmax([0.5, 0.3, 0.1], logits))  # does not sum to 1
+    assert_rejected(check_softmax([1.0, 0.0], logits))
+    assert_rejected(check_softmax("0.66", logits))

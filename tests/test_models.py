@@ -13,6 +13,7 @@ from helpers.models import (
     ORDERS,
     augment_with_layers,
     conv_block,
+    improved_cnn,
     keras_example_augmentation,
     keras_example_cnn,
     keras_example_optimizer,
@@ -22,6 +23,7 @@ from helpers.models import (
 from helpers.training import (
     DevicePolicy,
     build,
+    claim_report,
     compare,
     compile_model,
     curves,
@@ -181,3 +183,19 @@ def test_loss_matches_the_output_layer() -> None:
     assert outputs_probabilities(keras_example_cnn()) and not outputs_probabilities(small_cnn())
     assert compile_model(keras_example_cnn()).loss.from_logits is False
     assert compile_model(small_cnn()).loss.from_logits is True
+
+
+def test_improved_model_is_smaller_and_uses_bn_and_gap() -> None:
+    model = improved_cnn()
+    assert model.count_params() < KERAS_EXAMPLE_PARAMS / 4
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert "BatchNormalization" in kinds and "GlobalAveragePooling2D" in kinds and "Flatten" not in kinds
+
+
+def test_claim_report() -> None:
+    curve = [0.5] * 24 + [0.76] + [0.7] * 24 + [0.775]
+    held, missed = claim_report(curve, {25: 0.75, 50: 0.79})
+    assert "76.0%" in held and "說法成立" in held
+    assert "77.5%" in missed and "差一點" in missed and "-1.5" in missed
+    assert "不成立" in claim_report([0.6] * 25, {25: 0.75})[0]
+    assert "還沒有紀錄" in claim_report([0.6] * 3, {25: 0.75})[0]

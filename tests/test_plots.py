@@ -96,3 +96,14 @@ def test_grid_and_curves_render_cleanly(restore_rc) -> None:
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.325, 0.525])
     assert len(ax.collections) == 1, "only the model with several runs gets a min–max band"
     assert render(figure) == []
+
+
+def test_confusion_matrix_plot(restore_rc) -> None:
+    from helpers.plots import plot_confusion_matrix
+
+    matrix = np.arange(100).reshape(10, 10)
+    fig = plot_confusion_matrix(matrix)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()][3] == "貓\ncat"
+    assert len(ax.texts) == 100 and ax.texts[12].get_text() == "12"
+    assert render(fig) == []

@@ -1,0 +1,55 @@
+"""The classifier's last step in NumPy (softmax, cross-entropy) and evaluation a student reads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.data import NUM_CLASSES
+
+
+def softmax_naive(logits: np.ndarray) -> np.ndarray:
+    """``exp(z) / sum(exp(z))`` exactly as written: overflows for large logits (``exp(1000)``)."""
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax: subtracting the row's maximum first changes nothing
+    mathematically (it cancels in the ratio) but keeps every ``exp`` at most 1."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """``log(softmax(z))`` computed as ``z − logsumexp(z)``, without ever taking ``log(0)``."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def cross_entropy(
+    outputs: np.ndarray, labels: np.ndarray, from_logits: bool = True, epsilon: float = 1e-7
+) -> float:
+    """Mean cross-entropy ``−log p(true class)`` of a batch.
+
+    With ``from_logits=True`` it uses :func:`log_softmax` (exact); with probabilities it clips them
+    to ``[epsilon, 1 − epsilon]`` first, as Keras does, so a probability of 0 costs at most
+    ``−log(epsilon)`` ≈ 16.1 instead of infinity.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    log_p = log_softmax(outputs) if from_logits else np.log(np.clip(outputs, epsilon, 1 - epsilon))
+    return float(-log_p[np.arange(len(labels)), labels].mean())
+
+
+def confusion_matrix(
+    labels: np.ndarray, predictions: np.ndarray, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """``matrix[i, j]`` = how many images of class ``i`` were predicted as class ``j``."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels).reshape(-1), np.asarray(predictions).reshape(-1)), 1)
+    return matrix
+
+
+def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
+    """Accuracy of each class (row) of a confusion matrix."""
+    return np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)

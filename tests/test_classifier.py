@@ -1,0 +1,54 @@
+"""Softmax and cross-entropy in NumPy agree with Keras; the confusion-matrix helpers count right."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from helpers.classifier import (
+    confusion_matrix,
+    cross_entropy,
+    log_softmax,
+    per_class_accuracy,
+    softmax,
+    softmax_naive,
+)
+
+LOGITS = np.random.default_rng(0).normal(scale=3, size=(6, 10))
+LABELS = np.array([0, 3, 9, 2, 2, 7])
+
+
+def test_softmax_matches_keras_and_sums_to_one() -> None:
+    probabilities = softmax(LOGITS)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(probabilities, np.asarray(keras.activations.softmax(LOGITS)), rtol=1e-5)
+    np.testing.assert_allclose(softmax_naive(LOGITS), probabilities, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(log_softmax(LOGITS)), probabilities, rtol=1e-12)
+
+
+def test_naive_softmax_overflows_and_stable_one_does_not() -> None:
+    large = np.array([[1000.0, 999.0, 0.0]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(softmax_naive(large)).any()
+    np.testing.assert_allclose(softmax(large), [[1 / (1 + np.exp(-1)), 1 / (1 + np.e), 0.0]], atol=1e-12)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_cross_entropy_matches_keras(from_logits: bool) -> None:
+    outputs = LOGITS if from_logits else softmax(LOGITS)
+    expected = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(LABELS, outputs)
+    assert cross_entropy(outputs, LABELS, from_logits=from_logits) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_probabilities_lose_information_for_extreme_logits() -> None:
+    logits = np.array([[1000.0, 0.0]])
+    assert cross_entropy(logits, [1]) == pytest.approx(1000.0)
+    assert cross_entropy(softmax(logits), [1], from_logits=False) == pytest.approx(-np.log(1e-7), rel=1e-6)
+
+
+def test_confusion_matrix_and_per_class_accuracy() -> None:
+    matrix = confusion_matrix([0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 0, 2], num_classes=3)
+    assert matrix.tolist() == [[1, 1, 0], [1, 2, 0], [0, 0, 1]]
+    np.testing.assert_allclose(per_class_accuracy(matrix), [0.5, 2 / 3, 1.0])
+    assert per_class_accuracy(np.zeros((2, 2), int)).tolist() == [0.0, 0.0]
