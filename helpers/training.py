@@ -96,11 +96,14 @@ def default_backup_dir(name: str) -> Path:
     """Where training state is backed up so a run can resume after a disconnect.
 
     On Colab with Google Drive mounted (``/content/drive/MyDrive``) it survives the runtime;
-    elsewhere it is ``~/.cache/cifar10-course/backups/NAME``.
+    elsewhere it is ``~/.cache/cifar10-course/backups/MODE/NAME``. The run mode is part of the
+    path, so an interrupted full-mode run is never resumed by a smoke-mode one (or the reverse).
     """
+    from helpers.modes import get_mode  # noqa: PLC0415
+
     drive = Path("/content/drive/MyDrive")
     base = drive / "cifar10-course" if drive.is_dir() else Path.home() / ".cache" / "cifar10-course"
-    return base / "backups" / name
+    return base / "backups" / get_mode().name / name
 
 
 def train(

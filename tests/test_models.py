@@ -27,6 +27,7 @@ from helpers.training import (
     compare,
     compile_model,
     curves,
+    default_backup_dir,
     device_policy,
     outputs_probabilities,
     results_table,
@@ -199,3 +200,11 @@ def test_claim_report() -> None:
     assert "77.5%" in missed and "差一點" in missed and "-1.5" in missed
     assert "不成立" in claim_report([0.6] * 25, {25: 0.75})[0]
     assert "還沒有紀錄" in claim_report([0.6] * 3, {25: 0.75})[0]
+
+
+def test_default_backup_dir_depends_on_the_mode(monkeypatch) -> None:
+    monkeypatch.setenv("COURSE_MODE", "smoke")
+    smoke = default_backup_dir("06")
+    monkeypatch.setenv("COURSE_MODE", "full")
+    full = default_backup_dir("06")
+    assert smoke != full and smoke.name == full.name == "06" and "smoke" in smoke.parts
