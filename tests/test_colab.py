@@ -25,9 +25,9 @@ def setup_cell(notebook: str) -> str:
     return cell.source
 
 
-def current_branch() -> str:
+def head_commit() -> str:
     result = subprocess.run(
-        ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     return result.stdout.strip()
 
@@ -38,6 +38,8 @@ def colab(tmp_path: Path) -> dict[str, str | Path]:
         pytest.skip("needs the course as a git checkout")
     bare = tmp_path / "course.git"
     subprocess.run(["git", "clone", "--quiet", "--bare", str(ROOT), str(bare)], check=True)
+    # A branch of our own at the checked-out commit: works on a branch and on a detached HEAD alike.
+    subprocess.run(["git", "-C", str(bare), "branch", "--force", "colab-test", head_commit()], check=True)
     fake = tmp_path / "fake_modules" / "google" / "colab"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text('"""Stand-in for Colab\'s google.colab module."""\n')
@@ -47,7 +49,7 @@ def colab(tmp_path: Path) -> dict[str, str | Path]:
     env |= {
         "PYTHONPATH": str(tmp_path / "fake_modules"),
         "COURSE_REPO": bare.as_uri(),
-        "COURSE_REF": current_branch(),
+        "COURSE_REF": "colab-test",
         "COURSE_MODE": "smoke",
         "MPLBACKEND": "Agg",
     }
