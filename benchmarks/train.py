@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from helpers.data import load_cifar10, make_dataset, stratified_subset  # noqa: PLC0415
+    from helpers.data import load_cifar10, stratified_subset  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
+    from helpers.training import build, train  # noqa: PLC0415
 
     recipe = recipes()[args.recipe]
     set_seed(args.seed)
@@ -97,16 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.train_size:
         x_train, y_train = stratified_subset(x_train, y_train, args.train_size, seed=args.seed)
     data_loaded_s = time.monotonic() - PROCESS_START
-    train_ds = make_dataset(
-        x_train, y_train, recipe.batch_size, training=True, augment=recipe.augment(args.seed), seed=args.seed
-    )
-    test_ds = make_dataset(x_test, y_test, 256)
-    model = recipe.build()
-    model.compile(
-        optimizer=recipe.optimizer(),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=["accuracy"],
-    )
+    model = build(recipe.build)  # the course's device policy: mixed precision on a GPU
     result: dict[str, Any] = {
         "recipe": args.recipe,
         "description": recipe.description,
@@ -155,13 +147,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             write(result, args.out)
 
-    model.fit(
-        train_ds,
+    train(
+        model,
+        ((x_train, y_train), (x_test, y_test)),
         epochs=args.epochs,
-        validation_data=test_ds,
-        callbacks=[Recorder()],
+        batch_size=recipe.batch_size,
+        optimizer=recipe.optimizer(),
+        augment=recipe.augment(args.seed),
+        seed=args.seed,
         verbose=2,
-        shuffle=False,
+        callbacks=[Recorder()],
     )
     write(result, args.out)
     print(f"wrote {args.out}")
