@@ -29,31 +29,77 @@ THRESHOLDS = (0.75, 0.79, 0.80, 0.94)
 
 @dataclass(frozen=True)
 class Recipe:
-    """What a benchmark trains: model, optimizer, batch size and augmentation."""
+    """What a benchmark trains: a model builder, and how to train it for some epochs."""
 
     description: str
     build: Callable[[], Any]
-    optimizer: Callable[[], Any]
+    fit: Callable[..., Any]  # (model, data, epochs, seed, callbacks) -> TrainResult
     batch_size: int
-    augment: Callable[[int], Any]  # seed -> make_dataset(augment=...) value
 
 
 def recipes() -> dict[str, Recipe]:
     from helpers.models import (  # noqa: PLC0415
         augment_with_layers,
+        fast_cnn,
+        improved_cnn,
         keras_example_augmentation,
         keras_example_cnn,
         keras_example_optimizer,
     )
+    from helpers.training import FAST_RECIPE, train  # noqa: PLC0415
+
+    def keras_example(model, data, epochs, seed, callbacks):
+        augment = augment_with_layers(keras_example_augmentation(seed))
+        return train(
+            model,
+            data,
+            epochs=epochs,
+            batch_size=32,
+            optimizer=keras_example_optimizer(),
+            augment=augment,
+            seed=seed,
+            verbose=2,
+            callbacks=callbacks,
+        )
+
+    def improved(model, data, epochs, seed, callbacks):
+        return train(
+            model,
+            data,
+            epochs=epochs,
+            batch_size=128,
+            augment=True,
+            seed=seed,
+            verbose=2,
+            callbacks=callbacks,
+        )
+
+    def fast(model, data, epochs, seed, callbacks):
+        return FAST_RECIPE.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
 
     return {
         "keras-example": Recipe(
             description="Keras 2 cifar10_cnn example ported to Keras 3: RMSprop 1e-4 with "
             "InverseTimeDecay(1e-6 per step), batch 32, shift 0.1 + horizontal flip",
             build=keras_example_cnn,
-            optimizer=keras_example_optimizer,
+            fit=keras_example,
             batch_size=32,
-            augment=lambda seed: augment_with_layers(keras_example_augmentation(seed)),
+        ),
+        "improved": Recipe(
+            description="notebook 06's improved_cnn: Conv-BN-ReLU 32/64/128 + GAP, Adam 1e-3, batch 128, "
+            "flip + 4-px pad-crop",
+            build=improved_cnn,
+            fit=improved,
+            batch_size=128,
+        ),
+        "fast-cnn": Recipe(
+            description="fast CPU recipe: helpers.models.fast_cnn + helpers.training.FAST_RECIPE "
+            f"(SGD Nesterov, warmup + cosine to 0, peak {FAST_RECIPE.peak_learning_rate}, "
+            f"batch {FAST_RECIPE.batch_size}, label smoothing {FAST_RECIPE.label_smoothing}, "
+            "flip + 4-px pad-crop)",
+            build=fast_cnn,
+            fit=fast,
+            batch_size=FAST_RECIPE.batch_size,
         ),
     }
 
@@ -83,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--train-size", type=int, default=None, help="stratified subset (quick checks)")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="time budget: stop after the first epoch that ends past it (whole-process wall time)",
+    )
     args = parser.parse_args(argv)
 
     import keras  # noqa: PLC0415
@@ -90,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers.data import load_cifar10, stratified_subset  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
-    from helpers.training import build, train  # noqa: PLC0415
+    from helpers.training import build  # noqa: PLC0415
 
     recipe = recipes()[args.recipe]
     set_seed(args.seed)
@@ -105,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "params": model.count_params(),
         "batch_size": recipe.batch_size,
         "epochs_planned": args.epochs,
+        "max_minutes": args.max_minutes,
         "train_images": len(x_train),
         "test_images": len(x_test),
         "seed": args.seed,
@@ -146,18 +199,10 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             write(result, args.out)
+            if args.max_minutes is not None and now - PROCESS_START > 60 * args.max_minutes:
+                self.model.stop_training = True
 
-    train(
-        model,
-        ((x_train, y_train), (x_test, y_test)),
-        epochs=args.epochs,
-        batch_size=recipe.batch_size,
-        optimizer=recipe.optimizer(),
-        augment=recipe.augment(args.seed),
-        seed=args.seed,
-        verbose=2,
-        callbacks=[Recorder()],
-    )
+    recipe.fit(model, ((x_train, y_train), (x_test, y_test)), args.epochs, args.seed, [Recorder()])
     write(result, args.out)
     print(f"wrote {args.out}")
     return 0

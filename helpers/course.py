@@ -58,7 +58,8 @@ def setup_source(config: CourseConfig) -> str:
     Locally it finds the course folder (the notebook's folder or a parent) and makes ``helpers``
     importable. On a fresh Colab runtime, where only the notebook exists, it first makes a shallow
     clone of the configured repository and ref (``COURSE_REPO`` / ``COURSE_REF`` override them,
-    e.g. to test a fork). Running it again changes nothing.
+    e.g. to test a fork). ``COURSE_ROOT`` names the course folder outright (the grader runs
+    submissions outside it). Running it again changes nothing.
     """
     return f'''\
 # 設定（Setup）：找到課程的 helpers 套件（在 Colab 上先下載課程）、設定中文字型、印出環境與執行模式
@@ -70,7 +71,8 @@ import sys
 COURSE_REPO = os.environ.get("COURSE_REPO", "{config.repository}")
 COURSE_REF = os.environ.get("COURSE_REF", "{config.ref}")
 HERE = pathlib.Path.cwd()
-ROOT = next((p for p in [HERE, *HERE.parents] if (p / "helpers").is_dir()), HERE / "{config.folder_name}")
+FOUND = [pathlib.Path(os.environ.get("COURSE_ROOT", HERE)), HERE, *HERE.parents]  # COURSE_ROOT：評分程式設定
+ROOT = next((p for p in FOUND if (p / "helpers").is_dir()), HERE / "{config.folder_name}")
 if not (ROOT / "helpers").is_dir():  # 例如剛開啟的 Colab：淺層複製課程 (shallow clone)
     command = ["git", "clone", "--quiet", "--depth", "1", "--branch", COURSE_REF, COURSE_REPO, str(ROOT)]
     subprocess.run(command, check=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from helpers.data import IMAGE_SHAPE, NUM_CLASSES
+from helpers.data import CIFAR10_MEAN, CIFAR10_STD, IMAGE_SHAPE, NUM_CLASSES
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -159,6 +159,104 @@ def improved_cnn() -> keras.Model:
     model = small_cnn("conv-bn-relu", widths=(32, 64, 128))
     model.name = "improved_cnn"
     return model
+
+
+FAST_CNN_WIDTHS = (32, 64, 128)
+
+
+def fast_cnn(
+    widths: tuple[int, ...] = FAST_CNN_WIDTHS,
+    stem_filters: int = 24,
+    input_shape: tuple[int, int, int] = IMAGE_SHAPE,
+    num_classes: int = NUM_CLASSES,
+) -> keras.Model:
+    """The fast CPU recipe's model (homework 07's reference, notebook 06's "going further").
+
+    Shaped after airbench (Keller Jordan, 2024), scaled down for a laptop CPU:
+
+    - inputs in [0, 1]; a ``Normalization`` layer inside the model standardises them with the
+      CIFAR-10 channel means and standard deviations, so the saved model needs no preprocessing;
+    - a 2×2 ``stem`` convolution with ReLU (24 filters) instead of a first 3×3 block;
+    - one stage per width: 3×3 conv → 2×2 max pooling → BN → ReLU → 3×3 conv → BN → ReLU.
+      Pooling right after the first convolution (not after the block) is the speed trick: max
+      pooling commutes with ReLU and with BN's per-channel increasing affine map (when its scale
+      is positive), so BN and ReLU then run on 4× fewer pixels;
+    - global average pooling and a Dense layer that outputs logits (float32).
+
+    With the default widths (32, 64, 128): 296,002 parameters and about 20 M multiply-adds per
+    image, 1,100 images/s of training on a 2-core CPU at batch 256.
+    """
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    stack: list[keras.Layer] = [
+        keras.Input(shape=input_shape),
+        layers.Normalization(
+            mean=list(CIFAR10_MEAN), variance=[s**2 for s in CIFAR10_STD], name="standardize"
+        ),
+        layers.Conv2D(stem_filters, 2, padding="valid", activation="relu", name="stem"),
+    ]
+    for s, width in enumerate(widths, start=1):
+        stack += [
+            layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"s{s}_conv1"),
+            layers.MaxPooling2D(2, name=f"s{s}_pool"),
+            layers.BatchNormalization(momentum=0.9, name=f"s{s}_bn1"),
+            layers.ReLU(name=f"s{s}_relu1"),
+            layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"s{s}_conv2"),
+            layers.BatchNormalization(momentum=0.9, name=f"s{s}_bn2"),
+            layers.ReLU(name=f"s{s}_relu2"),
+        ]
+    stack += [
+        layers.GlobalAveragePooling2D(name="gap"),
+        layers.Dense(num_classes, name="logits", dtype="float32"),
+    ]
+    return keras.Sequential(stack, name="fast_cnn")
+
+
+RESNET9_WIDTHS = (64, 128, 256, 512)
+
+
+def resnet9(
+    widths: tuple[int, int, int, int] = RESNET9_WIDTHS,
+    input_shape: tuple[int, int, int] = IMAGE_SHAPE,
+    num_classes: int = NUM_CLASSES,
+) -> keras.Model:
+    """ResNet-9 (David Page's DAWNBench model, 2018) in Keras 3: the GPU reference solution.
+
+    ``prep`` conv → ``layer1`` conv + 2×2 max pool + residual of two convs → ``layer2`` conv +
+    pool → ``layer3`` conv + pool + residual → global max pooling → Dense → logits × 0.125.
+    Every conv is 3×3, no bias, then BN and ReLU. Inputs in [0, 1], standardised inside the
+    model as in :func:`fast_cnn`. 6.57 M parameters with the default widths: far over the
+    homework's budget, a "going further" model for a GPU (mixed precision and XLA via
+    :func:`helpers.training.build` / :func:`helpers.training.compile_model`).
+    """
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    def conv_bn(x, filters: int, name: str):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    def residual(x, filters: int, name: str):
+        y = conv_bn(conv_bn(x, filters, f"{name}_res1"), filters, f"{name}_res2")
+        return layers.Add(name=f"{name}_add")([x, y])
+
+    prep, w1, w2, w3 = widths
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Normalization(
+        mean=list(CIFAR10_MEAN), variance=[s**2 for s in CIFAR10_STD], name="standardize"
+    )(inputs)
+    x = conv_bn(x, prep, "prep")
+    x = layers.MaxPooling2D(2, name="layer1_pool")(conv_bn(x, w1, "layer1"))
+    x = residual(x, w1, "layer1")
+    x = layers.MaxPooling2D(2, name="layer2_pool")(conv_bn(x, w2, "layer2"))
+    x = layers.MaxPooling2D(2, name="layer3_pool")(conv_bn(x, w3, "layer3"))
+    x = residual(x, w3, "layer3")
+    x = layers.GlobalMaxPooling2D(name="global_max")(x)
+    x = layers.Dense(num_classes, use_bias=False, name="dense")(x)
+    outputs = layers.Rescaling(0.125, name="logits", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="resnet9")
 
 
 def keras_example_optimizer(learning_rate: float = 1e-4, decay: float = 1e-6) -> keras.optimizers.Optimizer:

@@ -77,15 +77,27 @@ def outputs_probabilities(model: keras.Model) -> bool:
 
 
 def compile_model(
-    model: keras.Model, learning_rate: float = 1e-3, optimizer: keras.optimizers.Optimizer | None = None
+    model: keras.Model,
+    learning_rate: float = 1e-3,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    label_smoothing: float = 0.0,
 ) -> keras.Model:
-    """Adam (or ``optimizer``), sparse categorical cross-entropy (on logits, or on probabilities
-    after a softmax), accuracy; XLA on a GPU only."""
+    """Adam (or ``optimizer``), cross-entropy (on logits, or on probabilities after a softmax),
+    accuracy; XLA on a GPU only.
+
+    Labels are integers (sparse cross-entropy), or one-hot when ``label_smoothing`` > 0: Keras's
+    sparse loss has no smoothing, so :func:`train` then makes one-hot labels in the pipeline.
+    """
     import keras  # noqa: PLC0415
 
+    from_logits = not outputs_probabilities(model)
+    if label_smoothing:
+        loss = keras.losses.CategoricalCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
     model.compile(
         optimizer=optimizer or keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not outputs_probabilities(model)),
+        loss=loss,
         metrics=["accuracy"],
         jit_compile=device_policy().jit_compile,
     )
@@ -115,6 +127,7 @@ def train(
     learning_rate: float = 1e-3,
     optimizer: keras.optimizers.Optimizer | None = None,
     augment: bool | Augmentation = False,
+    label_smoothing: float = 0.0,
     seed: int = 0,
     verbose: int = 0,
     backup_dir: str | Path | None = None,
@@ -129,12 +142,15 @@ def train(
     import keras  # noqa: PLC0415
 
     (x_train, y_train), (x_test, y_test) = data
-    compile_model(model, learning_rate, optimizer)
+    compile_model(model, learning_rate, optimizer, label_smoothing)
     callbacks = list(callbacks or [])
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
-    train_ds = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=seed)
-    test_ds = make_dataset(x_test, y_test, 512)
+    one_hot = bool(label_smoothing)
+    train_ds = make_dataset(
+        x_train, y_train, batch_size, training=True, augment=augment, seed=seed, one_hot=one_hot
+    )
+    test_ds = make_dataset(x_test, y_test, 512, one_hot=one_hot)
     start = time.perf_counter()
     history = model.fit(
         train_ds, epochs=epochs, validation_data=test_ds, verbose=verbose, shuffle=False, callbacks=callbacks
@@ -147,6 +163,102 @@ def train(
         seconds=seconds,
         seed=seed,
     )
+
+
+class SimulatedDisconnectError(RuntimeError):
+    """Raised by :func:`simulated_disconnect` to stand for a lost Colab runtime."""
+
+
+def simulated_disconnect(after_epochs: int) -> keras.callbacks.Callback:
+    """A callback that stops training with :class:`SimulatedDisconnectError` once ``after_epochs``
+    epochs have finished and been backed up (it fires as the next epoch begins), to show that
+    ``train(..., backup_dir=...)`` resumes where it stopped."""
+    import keras  # noqa: PLC0415
+
+    class SimulatedDisconnect(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            if epoch == after_epochs:
+                raise SimulatedDisconnectError(
+                    f"模擬斷線：第 {after_epochs} 個 epoch 結束後執行階段中斷了。"
+                    f" (Simulated disconnect after epoch {after_epochs}.)"
+                )
+
+    return SimulatedDisconnect()
+
+
+@dataclass(frozen=True)
+class FastRecipe:
+    """The fast CPU recipe's training settings (with :func:`helpers.models.fast_cnn`).
+
+    SGD with Nesterov momentum 0.9 and weight decay 5e-4; the learning rate warms up linearly
+    from 0 to ``peak_learning_rate`` over the first quarter of the steps, then follows a cosine
+    down to 0 (both built into Keras: ``CosineDecay`` with ``warmup_steps``); batch 256; label
+    smoothing 0.2; random flip and 4-pixel pad-and-crop in the tf.data pipeline. On a small
+    training set (smoke mode's 1,000 images) the batch shrinks so that every epoch still has
+    ``min_steps_per_epoch`` steps.
+    """
+
+    epochs: int = 10
+    batch_size: int = 256
+    min_steps_per_epoch: int = 20
+    peak_learning_rate: float = 0.2
+    warmup_fraction: float = 0.25
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.2
+
+    def batch_for(self, train_size: int) -> int:
+        """The batch size for ``train_size`` training images."""
+        return max(1, min(self.batch_size, train_size // self.min_steps_per_epoch))
+
+    def optimizer(self, train_size: int, epochs: int | None = None) -> keras.optimizers.Optimizer:
+        """The optimizer and its schedule for ``epochs`` (default :attr:`epochs`) on ``train_size`` images."""
+        import keras  # noqa: PLC0415
+
+        steps = -(-train_size // self.batch_for(train_size)) * (epochs or self.epochs)
+        warmup = max(1, int(self.warmup_fraction * steps))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0,
+            decay_steps=max(1, steps - warmup),
+            warmup_target=self.peak_learning_rate,
+            warmup_steps=warmup,
+        )
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
+
+    def train(self, model: keras.Model, data: tuple[Split, Split], epochs: int | None = None, **options: Any):
+        """:func:`train` with this recipe; ``options`` go to :func:`train` (seed, verbose, ...)."""
+        epochs = epochs or self.epochs
+        return train(
+            model,
+            data,
+            epochs=epochs,
+            batch_size=self.batch_for(len(data[0][0])),
+            optimizer=self.optimizer(len(data[0][0]), epochs),
+            augment=True,
+            label_smoothing=self.label_smoothing,
+            **options,
+        )
+
+
+#: The CPU recipe: :func:`helpers.models.fast_cnn`, 10 epochs, about 8 minutes on 2 CPU cores.
+FAST_RECIPE = FastRecipe()
+
+#: The GPU reference recipe for :func:`helpers.models.resnet9` (Page's ResNet-9 schedule, shortened):
+#: batch 512, peak 0.4, 18 epochs. Keras's ``weight_decay`` is decoupled (applied to the weights
+#: directly, not through the momentum), so 5e-3 here stands for the coupled L2 of 5e-4 used with
+#: momentum 0.9 in Page's PyTorch code. Mixed precision and XLA come from :func:`build` and
+#: :func:`compile_model` on a GPU.
+GPU_RECIPE = FastRecipe(
+    epochs=18, batch_size=512, peak_learning_rate=0.4, warmup_fraction=0.2, weight_decay=5e-3
+)
+
+
+def flip_tta_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
+    """Test-time augmentation: average the model's scores on the images and on their mirror
+    images (``x`` uint8 or in [0, 1]); the accuracy of that average."""
+    images = x.astype("float32") / (255.0 if x.dtype == np.uint8 else 1.0)
+    scores = model.predict(images, batch_size=batch_size, verbose=0).astype("float64")
+    scores += model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0)
+    return float(np.mean(scores.argmax(axis=1) == np.asarray(y).reshape(-1)))
 
 
 def compare(

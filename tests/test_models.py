@@ -13,15 +13,20 @@ from helpers.models import (
     ORDERS,
     augment_with_layers,
     conv_block,
+    fast_cnn,
     improved_cnn,
     keras_example_augmentation,
     keras_example_cnn,
     keras_example_optimizer,
     parameter_table,
+    resnet9,
     small_cnn,
 )
 from helpers.training import (
+    FAST_RECIPE,
+    GPU_RECIPE,
     DevicePolicy,
+    SimulatedDisconnectError,
     build,
     claim_report,
     compare,
@@ -29,8 +34,10 @@ from helpers.training import (
     curves,
     default_backup_dir,
     device_policy,
+    flip_tta_accuracy,
     outputs_probabilities,
     results_table,
+    simulated_disconnect,
     train,
 )
 
@@ -135,17 +142,13 @@ def test_backup_and_restore_resumes_after_an_interruption(tmp_path) -> None:
     y = np.arange(32) % 10
     data = ((x, y), (x[:16], y[:16]))
 
-    class Disconnect(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 2:  # the runtime dies during the third epoch
-                raise KeyboardInterrupt("runtime disconnected")
-
     def builder():
         return small_cnn(widths=(4,), convs_per_stage=1)
 
     backup = tmp_path / "backup"
-    with pytest.raises(KeyboardInterrupt):
-        train(builder(), data, epochs=3, batch_size=16, backup_dir=backup, callbacks=[Disconnect()])
+    disconnect = simulated_disconnect(after_epochs=2)  # the runtime dies as the third epoch starts
+    with pytest.raises(SimulatedDisconnectError, match="第 2 個 epoch"):
+        train(builder(), data, epochs=3, batch_size=16, backup_dir=backup, callbacks=[disconnect])
     assert any(backup.iterdir()), "the state of epoch 2 was saved"
     resumed = train(builder(), data, epochs=3, batch_size=16, backup_dir=backup)
     assert len(resumed.history["loss"]) == 1, "epochs 1-2 were restored, only epoch 3 ran"
@@ -208,3 +211,67 @@ def test_default_backup_dir_depends_on_the_mode(monkeypatch) -> None:
     monkeypatch.setenv("COURSE_MODE", "full")
     full = default_backup_dir("06")
     assert smoke != full and smoke.name == full.name == "06" and "smoke" in smoke.parts
+
+
+def test_fast_cnn_pools_before_bn_and_fits_the_homework_budget() -> None:
+    model = fast_cnn()
+    assert model.count_params() == 296_002
+    names = [layer.name for layer in model.layers]
+    assert names[:2] == ["standardize", "stem"] and names[-2:] == ["gap", "logits"]
+    for s in (1, 2, 3):
+        i = names.index(f"s{s}_conv1")
+        assert names[i : i + 7] == [
+            f"s{s}_{n}" for n in ("conv1", "pool", "bn1", "relu1", "conv2", "bn2", "relu2")
+        ]
+    assert model.output_shape == (None, 10) and model.layers[-1].dtype_policy.name == "float32"
+    # the Normalization layer standardises [0, 1] inputs with the CIFAR-10 statistics
+    mean = np.array([0.4914, 0.4822, 0.4465], "float32")
+    out = model.layers[0](np.broadcast_to(mean, (1, 32, 32, 3)))
+    assert np.allclose(np.asarray(out), 0, atol=1e-5)
+
+
+def test_resnet9_shape_and_parameters() -> None:
+    model = resnet9()
+    assert model.count_params() == 6_577_600
+    small = resnet9(widths=(8, 16, 16, 32))
+    assert small(np.zeros((2, 32, 32, 3), "float32")).shape == (2, 10)
+    kinds = {type(layer).__name__ for layer in small.layers}
+    assert {"Add", "GlobalMaxPooling2D", "BatchNormalization", "Rescaling"} <= kinds
+
+
+def test_fast_recipe_schedule_and_batch() -> None:
+    assert FAST_RECIPE.batch_for(50_000) == 256 and FAST_RECIPE.batch_for(1_000) == 50
+    optimizer = FAST_RECIPE.optimizer(50_000)
+    steps = 196 * 10  # ceil(50000 / 256) steps per epoch, 10 epochs
+    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    warmup = int(0.25 * steps)
+    assert float(schedule(0)) == pytest.approx(0.0)
+    assert float(schedule(warmup)) == pytest.approx(0.2, rel=1e-3)
+    assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-6)
+    assert optimizer.nesterov and optimizer.momentum == 0.9
+    assert GPU_RECIPE.batch_size == 512 and GPU_RECIPE.epochs == 18
+
+
+def test_fast_recipe_trains_one_step_with_label_smoothing() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(40, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(40) % 10
+    model = fast_cnn(widths=(8, 8, 8), stem_filters=4)
+    result = FAST_RECIPE.train(model, ((x, y), (x[:20], y[:20])), epochs=1)
+    assert isinstance(model.loss, keras.losses.CategoricalCrossentropy)
+    assert model.loss.get_config()["label_smoothing"] == 0.2
+    assert len(result.history["val_accuracy"]) == 1
+    assert 0.0 <= flip_tta_accuracy(model, x[:20], y[:20]) <= 1.0
+
+
+def test_flip_tta_averages_the_two_views() -> None:
+    # a "model" that looks only at the left half: the flipped view sees the right half
+    inputs = keras.Input((32, 32, 3))
+    left = keras.layers.Cropping2D(((0, 0), (0, 16)))(inputs)
+    scores = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(left))
+    model = keras.Model(inputs, scores)
+    model.layers[-1].set_weights([np.array([[1, -1], [1, -1], [1, -1]], "float32"), np.zeros(2, "float32")])
+    x = np.zeros((2, 32, 32, 3), np.uint8)
+    x[0, :, :16] = 255  # bright left half: class 0 seen directly, nothing in the mirror
+    x[1, :, 16:] = 255  # bright right half: only the mirror view sees it
+    assert flip_tta_accuracy(model, x, np.array([0, 0])) == 1.0

@@ -1,0 +1,336 @@
+"""The grader, end to end: a folder of good, partial and broken submissions → one CSV row each.
+
+Two grader runs (``python -m helpers.grade``, smoke mode, ``--jobs 2``): one over every kind of
+submission with a time limit the real homework fits in, one with a short time limit for the
+submissions that never finish. Each test then checks one row (and, for the escape attempt,
+that the instructor's files are untouched). Needs the CIFAR-10 copy (``CIFAR10_DIR``) because
+the good submission is the real solution notebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from helpers.course import ROOT
+from helpers.data import local_copy
+from helpers.grade import STATUSES, find_submissions, load_rubric, sandbox_available, sandboxed
+
+pytestmark = pytest.mark.skipif(local_copy() is None, reason="needs a CIFAR-10 copy (set CIFAR10_DIR)")
+
+RUBRIC = load_rubric()
+SAVE = """\
+import keras
+from keras import layers
+from helpers.homework import save_submission
+
+
+def tiny(input_shape=(32, 32, 3), classes=10, head="gap", hidden=()):
+    # untrained, and its zero Dense makes every prediction class 0: exactly 10% on the smoke test set
+    pool = layers.GlobalAveragePooling2D() if head == "gap" else layers.Flatten()
+    return keras.Sequential([
+        keras.Input(shape=input_shape),
+        layers.Conv2D(8, 3, padding="same"),
+        layers.BatchNormalization(),
+        layers.ReLU(),
+        pool,
+        *[layers.Dense(units) for units in hidden],
+        layers.Dense(classes, kernel_initializer="zeros"),
+    ])
+"""
+RIGHT = {
+    "conv_params": 18496,
+    "output_shape": [14, 14, 16],
+    "preact_order": "bn-relu-conv",
+    "gap_head_params": 1290,
+}
+REASON = {"bn_order_reason": "conv-bn-relu: BN 讓 ReLU 的輸入以 0 為中心"}
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notebook = new_notebook(cells=[new_code_cell(s) for s in sources])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def grade(folder: Path, out: Path, *options: str) -> tuple[dict[str, dict[str, str]], str]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "helpers.grade", str(folder), "--out", str(out), "--mode", "smoke", *options],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with open(out, encoding="utf-8-sig") as f:
+        rows = {row["id"]: row for row in csv.DictReader(f)}
+    return rows, completed.stderr
+
+
+@pytest.fixture(scope="module")
+def place(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("grading")
+    instructor = root / "instructor"
+    instructor.mkdir()
+    (instructor / "grades_last_year.csv").write_text("id,score\nold,100\n", encoding="utf-8")
+    return {"root": root, "instructor": instructor, "subs": root / "submissions", "slow": root / "slow"}
+
+
+@pytest.fixture(scope="module")
+def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
+    subs = place["subs"]
+    subs.mkdir()
+    shutil.copyfile(ROOT / "solutions" / "07_homework.ipynb", subs / "good.ipynb")
+    shutil.copyfile(ROOT / "notebooks" / "07_homework.ipynb", subs / "unfinished.ipynb")
+    wrong = {**RIGHT, "conv_params": 18432, "preact_order": "conv-bn-relu"}
+    write_notebook(subs / "partial.ipynb", SAVE, f"save_submission(tiny(), {wrong!r})")
+    (subs / "not_json.ipynb").write_text("{ this is not a notebook", encoding="utf-8")
+    write_notebook(subs / "syntax.ipynb", "def broken(:\n    pass")
+    write_notebook(subs / "raises.ipynb", "x = 1", "raise ValueError('我壞掉了 broken on purpose')")
+    write_notebook(subs / "exits.ipynb", "import os\nos._exit(3)")
+    write_notebook(subs / "memory.ipynb", "blob = []\nwhile True:\n    blob.append(bytearray(2**28))")
+    write_notebook(subs / "no_model.ipynb", "print('done, but nothing saved')")
+    write_notebook(
+        subs / "wrong_shape.ipynb", SAVE, f"save_submission(tiny(input_shape=(28, 28, 1)), {RIGHT!r})"
+    )
+    write_notebook(subs / "wrong_output.ipynb", SAVE, f"save_submission(tiny(classes=100), {RIGHT!r})")
+    write_notebook(subs / "over_budget.ipynb", SAVE, f"save_submission(tiny(hidden=(800, 800)), {RIGHT!r})")
+    write_notebook(
+        subs / "fake_accuracy.ipynb",
+        SAVE,
+        f"save_submission(tiny(), {{**{RIGHT!r}, **{REASON!r}}})\nprint('測試準確率 test accuracy: 99.5%')",
+    )
+    write_notebook(
+        subs / "redefines_checks.ipynb",
+        SAVE,
+        "import helpers.homework, helpers.grade\n"
+        "helpers.homework.check_model = lambda model: '✅'\n"
+        "helpers.homework.model_problems = lambda report: []\n"
+        "helpers.grade.evaluate_model = lambda path, mode: {'test_accuracy': 1.0}\n"
+        "helpers.homework.ModelReport.gap_head = True\n"
+        f"save_submission(tiny(head='flatten'), {RIGHT!r})",
+    )
+    write_notebook(subs / "huge_output.ipynb", "while True:\n    print('x' * 10_000)")
+    escape = {
+        "instructor": str(place["instructor"] / "grades_last_year.csv"),
+        "pwned": str(place["instructor"] / "pwned.txt"),
+        "other": str(subs / "good.ipynb"),
+        "rubric": str(ROOT / "solutions" / "07_homework.rubric.json"),
+        "course": str(ROOT / "README.md"),
+    }
+    write_notebook(
+        subs / "escape.ipynb",
+        SAVE,
+        f"import json, os, pathlib, urllib.request\npaths = {escape!r}\ntried = {{}}\n"
+        "def attempt(name, action):\n"
+        "    try:\n        action()\n        tried[name] = 'done'\n"
+        "    except Exception as error:\n        tried[name] = type(error).__name__\n"
+        "attempt('delete instructor file', lambda: os.remove(paths['instructor']))\n"
+        "attempt('write instructor folder', lambda: pathlib.Path(paths['pwned']).write_text('x'))\n"
+        "attempt('delete other submission', lambda: os.remove(paths['other']))\n"
+        "attempt('edit course', lambda: open(paths['course'], 'a').write('pwned'))\n"
+        "attempt('network', lambda: urllib.request.urlopen('http://example.com', timeout=3))\n"
+        "answers = {}\n"
+        "attempt('read rubric', lambda: answers.update(json.load(open(paths['rubric']))['answers']))\n"
+        "print(tried)\n"
+        "save_submission(tiny(), answers)",
+    )
+    folder = subs / "folder_student"
+    write_notebook(folder / "07_homework.ipynb", "print('I did not train anything')")
+    write_notebook(folder / "scratch_work.ipynb", "print('notes')")
+    stale = folder / "homework_output"
+    stale.mkdir()
+    (stale / "model.keras").write_bytes(b"a model trained elsewhere must not count")
+    (subs / "empty_folder").mkdir()
+    rows, stderr = grade(
+        subs, place["root"] / "grades.csv", "--jobs", "2", "--timeout", "240", "--memory-gb", "3"
+    )
+    place["stderr_file"] = place["root"] / "stderr.txt"
+    place["stderr_file"].write_text(stderr, encoding="utf-8")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def graded_slow(place: dict[str, Path]) -> tuple[dict[str, dict[str, str]], str]:
+    slow = place["slow"]
+    write_notebook(slow / "infinite_loop.ipynb", "while True:\n    pass")
+    write_notebook(slow / "sleeps.ipynb", "import time\ntime.sleep(10**6)")
+    return grade(slow, place["root"] / "slow.csv", "--jobs", "2", "--timeout", "10")
+
+
+def points(row: dict[str, str], item: str) -> float:
+    return float(row[item])
+
+
+def test_csv_has_one_row_per_submission_and_the_documented_columns(graded, place) -> None:
+    ids = {s.id for s in find_submissions(place["subs"])}
+    assert set(graded) == ids
+    with open(place["root"] / "grades.csv", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f))
+    assert header == [
+        "id",
+        "status",
+        "score",
+        *RUBRIC.columns,
+        "test_accuracy",
+        "params",
+        "runtime_s",
+        "error",
+    ]
+    assert all(row["status"] in STATUSES for row in graded.values())
+
+
+def test_the_solution_gets_full_marks(graded) -> None:
+    row = graded["good"]
+    assert row["status"] == "ok", row["error"]
+    assert float(row["score"]) == RUBRIC.total
+    assert float(row["test_accuracy"]) >= 0.2
+    assert int(row["params"]) == 296_002
+
+
+def test_the_untouched_student_notebook_is_unfinished(graded) -> None:
+    row = graded["unfinished"]
+    assert row["status"] == "unfinished"
+    assert "NotImplementedError" in row["error"]
+    assert float(row["score"]) == 0
+
+
+def test_partial_credit_item_by_item(graded) -> None:
+    row = graded["partial"]
+    assert row["status"] == "ok", row["error"]
+    assert float(row["test_accuracy"]) == pytest.approx(0.1)  # measured by the grader, not claimed
+    expected = {
+        "runs": 10,
+        "shapes": 5,
+        "param_budget": 10,
+        "gap_head": 5,
+        "batch_norm": 5,
+        "accuracy": 0,
+        "q_conv_params": 0,
+        "q_output_shape": 5,
+        "q_preact_order": 0,
+        "q_gap_head_params": 5,
+        "justification": 0,
+    }
+    assert {item: points(row, item) for item in expected} == expected
+    assert float(row["score"]) == sum(expected.values())
+
+
+@pytest.mark.parametrize(
+    ("submission", "status", "in_error"),
+    [
+        ("not_json", "invalid_notebook", ""),
+        ("syntax", "syntax_error", "SyntaxError"),
+        ("raises", "cell_error", "ValueError"),
+        ("exits", "kernel_died", ""),
+        ("memory", "memory_limit", "MemoryError"),
+        ("no_model", "no_model", ""),
+        ("wrong_shape", "bad_model", "(28, 28, 1)"),
+        ("wrong_output", "bad_model", "(100,)"),
+        ("over_budget", "bad_model", "預算"),
+        ("huge_output", "output_limit", ""),
+        ("empty_folder", "no_notebook", ""),
+        ("folder_student", "no_model", ""),
+    ],
+)
+def test_a_broken_submission_gets_a_clear_status(graded, submission, status, in_error) -> None:
+    row = graded[submission]
+    assert row["status"] == status, row
+    assert in_error in row["error"]
+    assert float(row["score"]) < RUBRIC.total / 2
+
+
+def test_wrong_shapes_and_budget_lose_those_items(graded) -> None:
+    assert points(graded["wrong_shape"], "shapes") == 0
+    assert graded["wrong_shape"]["test_accuracy"] == ""  # not measurable on CIFAR-10 images
+    assert points(graded["over_budget"], "param_budget") == 0
+    assert int(graded["over_budget"]["params"]) > 500_000
+    assert points(graded["over_budget"], "shapes") == 5
+
+
+def test_printed_accuracy_is_ignored(graded) -> None:
+    row = graded["fake_accuracy"]
+    assert row["status"] == "ok"
+    assert float(row["test_accuracy"]) == pytest.approx(0.1)
+    assert points(row, "accuracy") == 0
+
+
+def test_redefining_the_checks_in_the_notebook_changes_nothing(graded) -> None:
+    row = graded["redefines_checks"]
+    assert row["status"] == "bad_model"
+    assert points(row, "gap_head") == 0
+    assert float(row["test_accuracy"]) == pytest.approx(0.1)
+
+
+def test_a_model_brought_along_does_not_count(graded) -> None:
+    assert points(graded["folder_student"], "shapes") == 0
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="bubblewrap is not available here")
+def test_sandbox_keeps_the_instructor_and_other_submissions_safe(graded, place) -> None:
+    assert (place["instructor"] / "grades_last_year.csv").read_text(encoding="utf-8") == "id,score\nold,100\n"
+    assert not (place["instructor"] / "pwned.txt").exists()
+    assert (place["subs"] / "good.ipynb").is_file()
+    assert "pwned" not in (ROOT / "README.md").read_text(encoding="utf-8")
+    row = graded["escape"]
+    assert row["status"] == "ok"
+    for question in RUBRIC.answers:  # the rubric was hidden from it
+        assert points(row, f"q_{question}") == 0
+    assert "沙盒 sandbox bubblewrap" in place["stderr_file"].read_text(encoding="utf-8")
+
+
+def test_feedback_file_per_student_in_chinese(graded, place) -> None:
+    feedback = place["root"] / "feedback"
+    assert {p.stem for p in feedback.glob("*.md")} == set(graded)
+    text = (feedback / "partial.md").read_text(encoding="utf-8")
+    assert "總分 (score)：45 / 100" in text
+    assert "評分程式量到的測試準確率" in text
+    assert "❌ 你的答案 (yours): 18432" in text
+    assert "`no_model`" in (feedback / "no_model.md").read_text(encoding="utf-8")
+
+
+def test_time_limit_stops_endless_submissions(graded_slow) -> None:
+    rows, _ = graded_slow
+    for name in ("infinite_loop", "sleeps"):
+        assert rows[name]["status"] == "timeout"
+        assert float(rows[name]["runtime_s"]) < 60
+
+
+def test_without_a_sandbox_the_grader_says_so_loudly(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "subs" / "a.ipynb", "print('hi')")
+    rows, stderr = grade(tmp_path / "subs", tmp_path / "g.csv", "--no-sandbox", "--timeout", "60")
+    assert "No sandbox" in stderr and "沒有可用的沙盒" in stderr
+    assert rows["a"]["status"] == "no_model"
+
+
+def test_sandbox_command_hides_and_protects(tmp_path: Path) -> None:
+    command = sandboxed(["python", "x.py"], tmp_path / "s", [ROOT], [tmp_path / "subs", tmp_path])
+    joined = " ".join(command)
+    assert "--ro-bind / /" in joined and "--unshare-all" in joined and "--cap-drop ALL" in joined
+    assert f"--bind {tmp_path / 's'} {tmp_path / 's'}" in joined
+    assert f"--tmpfs {tmp_path}" in joined
+    assert command[-2:] == ["python", "x.py"]
+
+
+def test_environment_is_clean(tmp_path: Path) -> None:
+    from helpers.grade import clean_environment
+
+    os.environ["INSTRUCTOR_SECRET"] = "s3cret"
+    try:
+        env = clean_environment(tmp_path, "smoke", None, 1)
+    finally:
+        del os.environ["INSTRUCTOR_SECRET"]
+    assert "INSTRUCTOR_SECRET" not in env and env["HOME"] == str(tmp_path) and env["COURSE_MODE"] == "smoke"
+    assert json.dumps(env)  # plain strings only
