@@ -33,15 +33,15 @@ def _median(values: list[float]) -> float | None:
 
 def recipes_table(results: list[dict]) -> str:
     """One row per recipe and machine: medians over its runs (time to 80% in whole-process wall time)."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+    groups: dict[tuple[str, int, str], list[dict]] = {}
     for r in results:
-        groups.setdefault((r["recipe"], _hardware(r)), []).append(r)
+        groups.setdefault((r["recipe"], r["epochs_planned"], _hardware(r)), []).append(r)
     lines = [
         "| recipe | hardware | runs | params | epochs | median images/s | median final test acc | "
         "median time to 80% | reached 80% |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for (recipe, hardware), runs in groups.items():
+    for (recipe, _, hardware), runs in groups.items():
         hits = [r["summary"]["time_to"]["80%"]["wall_s"] for r in runs if r["summary"]["time_to"].get("80%")]
         to80 = _median(hits)
         lines.append(

@@ -45,8 +45,9 @@ def recipes() -> dict[str, Recipe]:
         keras_example_augmentation,
         keras_example_cnn,
         keras_example_optimizer,
+        resnet9,
     )
-    from helpers.training import FAST_RECIPE, train  # noqa: PLC0415
+    from helpers.training import FAST_RECIPE, GPU_RECIPE, train  # noqa: PLC0415
 
     def keras_example(model, data, epochs, seed, callbacks):
         augment = augment_with_layers(keras_example_augmentation(seed))
@@ -77,6 +78,9 @@ def recipes() -> dict[str, Recipe]:
     def fast(model, data, epochs, seed, callbacks):
         return FAST_RECIPE.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
 
+    def gpu(model, data, epochs, seed, callbacks):
+        return GPU_RECIPE.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
+
     return {
         "keras-example": Recipe(
             description="Keras 2 cifar10_cnn example ported to Keras 3: RMSprop 1e-4 with "
@@ -100,6 +104,15 @@ def recipes() -> dict[str, Recipe]:
             build=fast_cnn,
             fit=fast,
             batch_size=FAST_RECIPE.batch_size,
+        ),
+        "gpu-reference": Recipe(
+            description="GPU reference: ResNet-9 (helpers.models.resnet9) + helpers.training.GPU_RECIPE "
+            f"(SGD Nesterov, warmup + cosine, peak {GPU_RECIPE.peak_learning_rate}, "
+            f"batch {GPU_RECIPE.batch_size}, label smoothing {GPU_RECIPE.label_smoothing}, "
+            "flip + 4-px pad-crop); mixed precision + XLA on a GPU",
+            build=resnet9,
+            fit=gpu,
+            batch_size=GPU_RECIPE.batch_size,
         ),
     }
 
@@ -129,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--train-size", type=int, default=None, help="stratified subset (quick checks)")
+    parser.add_argument(
+        "--tta", action="store_true", help="also report flip test-time augmentation at the end"
+    )
     parser.add_argument(
         "--max-minutes",
         type=float,
@@ -203,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
                 self.model.stop_training = True
 
     recipe.fit(model, ((x_train, y_train), (x_test, y_test)), args.epochs, args.seed, [Recorder()])
+    if args.tta:
+        from helpers.training import flip_tta_accuracy  # noqa: PLC0415
+
+        result["flip_tta_test_accuracy"] = round(flip_tta_accuracy(model, x_test, y_test), 5)
     write(result, args.out)
     print(f"wrote {args.out}")
     return 0
@@ -211,8 +231,14 @@ def main(argv: list[str] | None = None) -> int:
 def write(result: dict[str, Any], out: Path) -> None:
     epochs = result["epochs"]
     speeds = sorted(e["images_per_s"] for e in epochs[1:] or epochs)  # epoch 1 includes tracing
+    steady = sorted(e["epoch_fit_s"] for e in epochs[1:])
     result["summary"] = {
         "epochs_done": len(epochs),
+        # the first epoch also traces (and on a GPU, XLA-compiles) the train step: its extra time
+        "compile_s_estimate": round(epochs[0]["epoch_fit_s"] - steady[len(steady) // 2], 2)
+        if steady
+        else None,
+        "train_s": round(sum(e["epoch_fit_s"] for e in epochs), 2),
         "median_images_per_s": speeds[len(speeds) // 2] if speeds else None,
         "final_test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
         "best_test_accuracy": max((e["test_accuracy"] for e in epochs), default=None),

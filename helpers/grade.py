@@ -114,7 +114,13 @@ def find_submissions(folder: Path) -> list[Submission]:
             preferred = [p for p in notebooks if p.name.startswith("07")]
             chosen = (preferred or notebooks or [None])[0]
             found.append(Submission(entry.name, entry, chosen))
-    return found
+    seen: dict[str, int] = {}
+    unique = []
+    for submission in found:  # alice.ipynb and a folder alice/ both hand in: alice, alice_2
+        seen[submission.id] = seen.get(submission.id, 0) + 1
+        suffix = f"_{seen[submission.id]}" if seen[submission.id] > 1 else ""
+        unique.append(Submission(submission.id + suffix, submission.path, submission.notebook))
+    return unique
 
 
 @dataclass(frozen=True)
@@ -156,14 +162,17 @@ def sandbox_available() -> bool:
 
 def sandboxed(argv: list[str], scratch: Path, readable: Sequence[Path], hidden: Sequence[Path]) -> list[str]:
     """``argv`` wrapped in bubblewrap: a read-only view of the system with a private, empty /tmp;
-    the ``readable`` folders (course, data) mounted read-only even when they live under /tmp;
-    ``hidden`` folders replaced by empty ones; ``scratch`` the only writable folder; no network,
-    no capabilities, and everything inside killed when the sandbox ends."""
+    the ``hidden`` folders (the instructor's home, the submissions, the rubric) replaced by empty
+    ones; inside them only the ``readable`` folders (course, Python, data) mounted back, read-only;
+    ``scratch`` the only writable folder; no network, no capabilities, and everything inside
+    killed when the sandbox ends."""
     command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    hide = [arg for folder in hidden if folder.is_dir() for arg in ("--tmpfs", str(folder))]
+    command += hide
     for folder in readable:
         command += ["--ro-bind", str(folder), str(folder)]
-    for folder in hidden:
-        if folder.is_dir():
+    for folder in hidden:  # again where a readable folder brought it back (the rubric inside the course)
+        if folder.is_dir() and any(folder != r and folder.is_relative_to(r) for r in readable):
             command += ["--tmpfs", str(folder)]
     command += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
     command += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--"]
@@ -288,6 +297,13 @@ def run_limited(
         timed_out,
         "".join(captured["err"]),
     )
+
+
+def _own_command(*arguments: str) -> list[str]:
+    """``python -m helpers.grade ARGUMENTS`` in isolated mode (``-I``): the working folder, which
+    the submission controls, is not on ``sys.path``; only the course's own ``helpers`` is."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from helpers.grade import main; sys.exit(main())"
+    return [sys.executable, "-I", "-c", code, *arguments]
 
 
 def _last_result(stdout: str) -> dict[str, Any] | None:
@@ -459,7 +475,8 @@ def _in_box(settings: Settings, scratch: Path, argv: list[str], timeout: float) 
         readable = [ROOT, Path(sys.prefix), Path(sys.base_prefix)]  # course, venv, Python
         if settings.data is not None:
             readable.append(settings.data if settings.data.is_dir() else settings.data.parent)
-        hidden = [settings.submissions, settings.work, settings.rubric_path.parent]
+        home = [Path.home()] if Path.home() != Path("/") else []  # the instructor's own files
+        hidden = [*home, settings.submissions, settings.work, settings.rubric_path.parent]
         argv = sandboxed(argv, scratch, readable, hidden)
     return run_limited(argv, env, scratch, timeout, settings.memory_bytes)
 
@@ -482,7 +499,7 @@ def _score_answers(row: Row, scratch: Path, rubric: Rubric) -> None:
         given = canonical(answers.get(question))
         right = given is not None and given == canonical(expected)
         row.items[column] = rubric.points[column] if right else 0
-        row.notes[column] = "✅" if right else f"❌ 你的答案 (yours): {answers.get(question)!r}"
+        row.notes[column] = "✅" if right else f"❌ 你的答案 (yours): {repr(answers.get(question))[:40]}"
     if "justification" in rubric.points:
         text = answers.get(JUSTIFICATION_KEY)
         ok = isinstance(text, str) and len(text.strip()) >= JUSTIFICATION_MIN_CHARS
@@ -549,15 +566,7 @@ def _grade(submission: Submission, settings: Settings, row: Row) -> None:
         return
     scratch = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-", dir=settings.work))
     notebook = _copy_submission(submission, scratch)
-    runner = [
-        sys.executable,
-        "-m",
-        "helpers.grade",
-        "_execute",
-        str(notebook),
-        "--timeout",
-        str(settings.timeout),
-    ]
+    runner = _own_command("_execute", str(notebook), "--timeout", str(settings.timeout))
     runner += ["--output-cap", str(settings.output_cap)]
     finished = _in_box(settings, scratch, runner, settings.timeout + 60)
     result = _last_result(finished.stdout)
@@ -578,8 +587,12 @@ def _grade(submission: Submission, settings: Settings, row: Row) -> None:
             row.status, row.error = "no_model", STATUSES["no_model"]
         row.notes["model"] = f"❌ 沒有 {MODEL_PATH} (no model file)"
         return
-    evaluator = [sys.executable, "-m", "helpers.grade", "_evaluate", str(model), "--mode", settings.mode]
-    evaluation = _in_box(settings, scratch, evaluator, 600)
+    # Measured in a fresh folder the submission never ran in: nothing it left behind (a fake
+    # helpers package, a keras.json) can reach the evaluator.
+    fresh = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-eval-", dir=settings.work))
+    shutil.copyfile(model, fresh / "model.keras")
+    evaluator = _own_command("_evaluate", str(fresh / "model.keras"), "--mode", settings.mode)
+    evaluation = _in_box(settings, fresh, evaluator, 600)
     measured = _last_result(evaluation.stdout)
     if measured is None or "error" in measured:
         fallback = f"評估模型時失敗 (the evaluation failed): {evaluation.last_error_line()}"

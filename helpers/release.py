@@ -14,8 +14,10 @@ indentation, a stub that raises::
 
 and the cell gets the tag ``raises-exception``, so nbval expects that error. Every output and
 execution count is removed; everything else stays identical. A check call placed after the
-region (in the same cell) is kept, so the student runs it once the stub is replaced. Code in
-later cells must not depend on a variable defined inside a solution region.
+region (in the same cell) is kept, so the student runs it once the stub is replaced. A later
+cell that uses what a solution region defines (the homework's model, say) must carry the tag
+``raises-exception`` in the solution already, so that the untouched student copy passes nbval;
+the grader strips that tag again, so in a submission such a cell must run.
 
 The first cell of every notebook is an "Open in Colab" badge (tag ``colab-badge``) and the first
 code cell is the shared setup cell (tag ``setup``); both are generated from ``[tool.course]`` in

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -80,12 +81,21 @@ def grade(folder: Path, out: Path, *options: str) -> tuple[dict[str, dict[str, s
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     root = tmp_path_factory.mktemp("grading")
     instructor = root / "instructor"
     instructor.mkdir()
     (instructor / "grades_last_year.csv").write_text("id,score\nold,100\n", encoding="utf-8")
-    return {"root": root, "instructor": instructor, "subs": root / "submissions", "slow": root / "slow"}
+    secret = Path.home() / f".grader-test-secret-{os.getpid()}"  # stands for the instructor's ~/.ssh
+    secret.write_text("TOP-SECRET-TOKEN", encoding="utf-8")
+    yield {
+        "root": root,
+        "instructor": instructor,
+        "subs": root / "submissions",
+        "slow": root / "slow",
+        "secret": secret,
+    }
+    secret.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +132,20 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         "helpers.homework.ModelReport.gap_head = True\n"
         f"save_submission(tiny(head='flatten'), {RIGHT!r})",
     )
+    fake_grader = (
+        "import json\n\ndef main(argv=None):\n"
+        "    report = {'input_shape': [32, 32, 3], 'output_shape': [10], 'params': 1, 'test_accuracy': 1.0,\n"
+        "              'layer_types': ['GlobalAveragePooling2D', 'BatchNormalization']}\n"
+        "    print('GRADER-RESULT ' + json.dumps(report))\n    return 0\n"
+    )
+    write_notebook(
+        subs / "plants_fake_grader.ipynb",
+        SAVE,
+        "import pathlib\npathlib.Path('helpers').mkdir()\n"
+        "pathlib.Path('helpers/__init__.py').write_text('')\n"
+        f"pathlib.Path('helpers/grade.py').write_text({fake_grader!r})\n"
+        f"save_submission(tiny(head='flatten'), {RIGHT!r})",
+    )
     write_notebook(subs / "huge_output.ipynb", "while True:\n    print('x' * 10_000)")
     escape = {
         "instructor": str(place["instructor"] / "grades_last_year.csv"),
@@ -129,6 +153,7 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         "other": str(subs / "good.ipynb"),
         "rubric": str(ROOT / "solutions" / "07_homework.rubric.json"),
         "course": str(ROOT / "README.md"),
+        "secret": str(place["secret"]),
     }
     write_notebook(
         subs / "escape.ipynb",
@@ -144,6 +169,7 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         "attempt('network', lambda: urllib.request.urlopen('http://example.com', timeout=3))\n"
         "answers = {}\n"
         "attempt('read rubric', lambda: answers.update(json.load(open(paths['rubric']))['answers']))\n"
+        "attempt('read home', lambda: answers.update(conv_params=open(paths['secret']).read()))\n"
         "print(tried)\n"
         "save_submission(tiny(), answers)",
     )
@@ -274,6 +300,13 @@ def test_redefining_the_checks_in_the_notebook_changes_nothing(graded) -> None:
     assert float(row["test_accuracy"]) == pytest.approx(0.1)
 
 
+def test_a_fake_grader_left_in_the_folder_is_never_run(graded) -> None:
+    row = graded["plants_fake_grader"]
+    assert row["status"] == "bad_model"
+    assert float(row["test_accuracy"]) == pytest.approx(0.1)
+    assert points(row, "gap_head") == 0
+
+
 def test_a_model_brought_along_does_not_count(graded) -> None:
     assert points(graded["folder_student"], "shapes") == 0
 
@@ -289,6 +322,8 @@ def test_sandbox_keeps_the_instructor_and_other_submissions_safe(graded, place) 
     for question in RUBRIC.answers:  # the rubric was hidden from it
         assert points(row, f"q_{question}") == 0
     assert "沙盒 sandbox bubblewrap" in place["stderr_file"].read_text(encoding="utf-8")
+    assert "TOP-SECRET" not in (place["root"] / "feedback" / "escape.md").read_text(encoding="utf-8")
+    assert "TOP-SECRET" not in (place["root"] / "grades.csv").read_text(encoding="utf-8")
 
 
 def test_feedback_file_per_student_in_chinese(graded, place) -> None:
@@ -334,3 +369,19 @@ def test_environment_is_clean(tmp_path: Path) -> None:
         del os.environ["INSTRUCTOR_SECRET"]
     assert "INSTRUCTOR_SECRET" not in env and env["HOME"] == str(tmp_path) and env["COURSE_MODE"] == "smoke"
     assert json.dumps(env)  # plain strings only
+
+
+def test_submissions_are_files_or_folders_with_unique_ids(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "alice.ipynb", "1")
+    write_notebook(tmp_path / "alice" / "work" / "07_homework.ipynb", "1")
+    write_notebook(tmp_path / "alice" / "draft.ipynb", "1")
+    write_notebook(tmp_path / "bob" / ".ipynb_checkpoints" / "x.ipynb", "1")
+    (tmp_path / ".hidden.ipynb").write_text("{}")
+    (tmp_path / "notes.txt").write_text("not a submission")
+    found = {s.id: s for s in find_submissions(tmp_path)}
+    assert set(found) == {"alice", "alice_2", "bob"}
+    assert {found["alice"].notebook, found["alice_2"].notebook} == {
+        tmp_path / "alice.ipynb",
+        tmp_path / "alice" / "work" / "07_homework.ipynb",  # a 07… notebook is preferred in a folder
+    }
+    assert found["bob"].notebook is None

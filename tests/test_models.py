@@ -242,7 +242,7 @@ def test_resnet9_shape_and_parameters() -> None:
 def test_fast_recipe_schedule_and_batch() -> None:
     assert FAST_RECIPE.batch_for(50_000) == 256 and FAST_RECIPE.batch_for(1_000) == 50
     optimizer = FAST_RECIPE.optimizer(50_000)
-    steps = 196 * 10  # ceil(50000 / 256) steps per epoch, 10 epochs
+    steps = 196 * FAST_RECIPE.epochs  # ceil(50000 / 256) steps per epoch
     schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
     warmup = int(0.25 * steps)
     assert float(schedule(0)) == pytest.approx(0.0)
@@ -275,3 +275,13 @@ def test_flip_tta_averages_the_two_views() -> None:
     x[0, :, :16] = 255  # bright left half: class 0 seen directly, nothing in the mirror
     x[1, :, 16:] = 255  # bright right half: only the mirror view sees it
     assert flip_tta_accuracy(model, x, np.array([0, 0])) == 1.0
+
+
+def test_gpu_recipe_trains_a_small_resnet9_one_step() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(24) % 10
+    model = resnet9(widths=(4, 8, 8, 8))
+    result = GPU_RECIPE.train(model, ((x, y), (x[:12], y[:12])), epochs=1)
+    assert result.params == model.count_params() and len(result.history["loss"]) == 1
+    assert np.isfinite(result.history["loss"][0])
