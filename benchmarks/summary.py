@@ -90,6 +90,21 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def grading_table(results: list[dict]) -> str:
+    """Wall time of grading copies of the homework solution, per ``--jobs`` value."""
+    lines = [
+        "| file | hardware | mode | sandbox | submissions | jobs | wall | median per submission | statuses |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for b in r["batches"]:
+            lines.append(
+                f"| {r['file']} | {_hardware(r)} | {r['mode']} | {r['sandbox']} | {r['copies']} | "
+                f"{b['jobs']} | {b['wall_s']} s | {b['median_submission_s']} s | {', '.join(b['statuses'])} |"
+            )
+    return "\n".join(lines)
+
+
 def plot(results: list[dict], out: Path) -> None:
     import matplotlib  # noqa: PLC0415 - only the plot needs it
 
@@ -125,8 +140,14 @@ def main() -> int:
         + table(results)
         + "\n\n![accuracy vs wall time](summary.png)\n"
     )
+    notes = [f"- `{r['file']}`: {r['notes']}" for r in results if r.get("notes")]
+    if notes:
+        text += "\n## Notes\n\n" + "\n".join(notes) + "\n"
     if pipelines:
         text += "\n## Input pipeline (`python -m benchmarks.pipeline`)\n\n" + pipeline_table(pipelines) + "\n"
+    gradings = load(kind="batches")
+    if gradings:
+        text += "\n## Grader (`python -m benchmarks.grading`)\n\n" + grading_table(gradings) + "\n"
     (RESULTS / "SUMMARY.md").write_text(text, encoding="utf-8")
     plot(results, RESULTS / "summary.png")
     print(f"wrote {RESULTS / 'SUMMARY.md'} and summary.png ({len(results)} results)")

@@ -137,15 +137,20 @@ def train(
 
     With ``backup_dir``, Keras's ``BackupAndRestore`` saves the training state after every epoch;
     running the same call again after an interruption resumes from the last finished epoch, and the
-    backup is deleted when training completes.
+    backup is deleted when training completes. The state goes to a subfolder named after the run's
+    settings (model, parameters, epochs, batch, images, seed), so a backup left by a run with other
+    settings is never resumed by mistake.
     """
     import keras  # noqa: PLC0415
 
     (x_train, y_train), (x_test, y_test) = data
     compile_model(model, learning_rate, optimizer, label_smoothing)
     callbacks = list(callbacks or [])
+    run_backup = None
     if backup_dir is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
+        settings = f"{model.name}-p{model.count_params()}-e{epochs}-b{batch_size}-n{len(x_train)}-s{seed}"
+        run_backup = Path(backup_dir) / settings
+        callbacks.append(keras.callbacks.BackupAndRestore(str(run_backup)))
     one_hot = bool(label_smoothing)
     train_ds = make_dataset(
         x_train, y_train, batch_size, training=True, augment=augment, seed=seed, one_hot=one_hot
@@ -156,6 +161,8 @@ def train(
         train_ds, epochs=epochs, validation_data=test_ds, verbose=verbose, shuffle=False, callbacks=callbacks
     )
     seconds = time.perf_counter() - start
+    if run_backup is not None and run_backup.parent.is_dir() and not any(run_backup.parent.iterdir()):
+        run_backup.parent.rmdir()  # the finished run's backup is gone; drop the empty folder too
     return TrainResult(
         name=model.name,
         params=model.count_params(),

@@ -150,6 +150,8 @@ def test_backup_and_restore_resumes_after_an_interruption(tmp_path) -> None:
     with pytest.raises(SimulatedDisconnectError, match="第 2 個 epoch"):
         train(builder(), data, epochs=3, batch_size=16, backup_dir=backup, callbacks=[disconnect])
     assert any(backup.iterdir()), "the state of epoch 2 was saved"
+    other = train(builder(), data, epochs=4, batch_size=16, backup_dir=backup)
+    assert len(other.history["loss"]) == 4, "a run with other settings does not resume that backup"
     resumed = train(builder(), data, epochs=3, batch_size=16, backup_dir=backup)
     assert len(resumed.history["loss"]) == 1, "epochs 1-2 were restored, only epoch 3 ran"
     assert not backup.exists(), "the backup is removed once training completes"
