@@ -220,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
 
     recipe.fit(model, ((x_train, y_train), (x_test, y_test)), args.epochs, args.seed, [Recorder()])
     if args.tta:
-        from helpers.training import flip_tta_accuracy  # noqa: PLC0415
+        from helpers.training import accuracy  # noqa: PLC0415
 
-        result["flip_tta_test_accuracy"] = round(flip_tta_accuracy(model, x_test, y_test), 5)
+        result["flip_tta_test_accuracy"] = round(accuracy(model, x_test, y_test, flip_tta=True), 5)
     write(result, args.out)
     print(f"wrote {args.out}")
     return 0

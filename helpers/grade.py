@@ -375,12 +375,12 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
 def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
     """Load a saved model (no custom code: ``safe_mode``) and measure it on the mode's test set."""
     import keras  # noqa: PLC0415
-    import numpy as np  # noqa: PLC0415
 
     import helpers.models  # noqa: F401, PLC0415 - registers the course's own serialisable objects
     from helpers.data import load_cifar10  # noqa: PLC0415
     from helpers.homework import inspect_model  # noqa: PLC0415
     from helpers.modes import get_mode  # noqa: PLC0415
+    from helpers.training import accuracy  # noqa: PLC0415
 
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
@@ -396,8 +396,7 @@ def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
     }
     if report.shapes_ok:
         _, (x_test, y_test) = get_mode(mode).subset(load_cifar10())
-        scores = model.predict(x_test.astype("float32") / 255.0, batch_size=100, verbose=0)
-        result["test_accuracy"] = float(np.mean(np.argmax(scores, axis=1) == y_test.reshape(-1)))
+        result["test_accuracy"] = accuracy(model, x_test, y_test, batch_size=100)
     return result
 
 

@@ -27,6 +27,7 @@ from helpers.training import (
     GPU_RECIPE,
     DevicePolicy,
     SimulatedDisconnectError,
+    accuracy,
     build,
     claim_report,
     compare,
@@ -34,7 +35,6 @@ from helpers.training import (
     curves,
     default_backup_dir,
     device_policy,
-    flip_tta_accuracy,
     outputs_probabilities,
     results_table,
     simulated_disconnect,
@@ -263,7 +263,7 @@ def test_fast_recipe_trains_one_step_with_label_smoothing() -> None:
     assert isinstance(model.loss, keras.losses.CategoricalCrossentropy)
     assert model.loss.get_config()["label_smoothing"] == 0.2
     assert len(result.history["val_accuracy"]) == 1
-    assert 0.0 <= flip_tta_accuracy(model, x[:20], y[:20]) <= 1.0
+    assert 0.0 <= accuracy(model, x[:20], y[:20], flip_tta=True) <= 1.0
 
 
 def test_flip_tta_averages_the_two_views() -> None:
@@ -272,11 +272,14 @@ def test_flip_tta_averages_the_two_views() -> None:
     left = keras.layers.Cropping2D(((0, 0), (0, 16)))(inputs)
     scores = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(left))
     model = keras.Model(inputs, scores)
-    model.layers[-1].set_weights([np.array([[1, -1], [1, -1], [1, -1]], "float32"), np.zeros(2, "float32")])
+    model.layers[-1].set_weights(
+        [np.array([[1, -1], [1, -1], [1, -1]], "float32"), np.array([0, 0.1], "float32")]
+    )  # dark: class 1
     x = np.zeros((2, 32, 32, 3), np.uint8)
     x[0, :, :16] = 255  # bright left half: class 0 seen directly, nothing in the mirror
     x[1, :, 16:] = 255  # bright right half: only the mirror view sees it
-    assert flip_tta_accuracy(model, x, np.array([0, 0])) == 1.0
+    assert accuracy(model, x, np.array([0, 0])) == 0.5  # the right-half image is missed
+    assert accuracy(model, x, np.array([0, 0]), flip_tta=True) == 1.0
 
 
 def test_gpu_recipe_trains_a_small_resnet9_one_step() -> None:
