@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.course import ROOT
+from helpers.device import hardware_record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,14 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", default="smoke")
     args = parser.parse_args(argv)
 
-    from benchmarks.train import hardware  # noqa: PLC0415
     from helpers.grade import sandbox_available  # noqa: PLC0415
 
     result: dict[str, Any] = {
         "copies": args.copies,
         "mode": args.mode,
         "sandbox": "bubblewrap" if sandbox_available() else "none",
-        "hardware": hardware(),
+        "hardware": hardware_record(),
         "python": platform.python_version(),
         "batches": [],
     }

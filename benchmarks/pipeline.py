@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers.device import hardware_record
+
 
 def numpy_flip_crop(batch: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
     """Flip and pad-and-crop a float batch with NumPy (the naive augmentation)."""
@@ -74,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from benchmarks.train import hardware  # noqa: PLC0415
     from helpers.data import load_cifar10, make_dataset  # noqa: PLC0415
     from helpers.models import fast_cnn  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "batch_size": batch,
         "train_steps": steps,
-        "hardware": hardware(),
+        "hardware": hardware_record(),
         "versions": {
             "tensorflow": tf.__version__,
             "keras": keras.__version__,

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.device import hardware_record
+
 PROCESS_START = time.monotonic()
 THRESHOLDS = (0.75, 0.79, 0.80, 0.94)
 
@@ -117,17 +119,6 @@ def recipes() -> dict[str, Recipe]:
     }
 
 
-def hardware() -> dict[str, Any]:
-    from helpers.runtime import cpu_name, gpu_names  # noqa: PLC0415
-
-    return {
-        "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "gpus": gpu_names(),
-        "platform": platform.platform(),
-    }
-
-
 def time_to(epochs: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
     for record in epochs:
         if record["test_accuracy"] >= threshold:
@@ -178,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "test_images": len(x_test),
         "seed": args.seed,
         "dataset": os.environ.get("CIFAR10_DIR") or "keras download/cache",
-        "hardware": hardware(),
+        "hardware": hardware_record(),
         "versions": {
             "tensorflow": tf.__version__,
             "keras": keras.__version__,

@@ -3,6 +3,8 @@
 Each check returns a :class:`Feedback`; a notebook cell that ends with the check call shows
 ``✅ …`` or ``❌ … 提示（hint）：…``. Expected values are computed from the exercise's own
 inputs, so a check cannot leak a stored answer, and a hint says where to look, not what to write.
+
+Used in notebooks 01, 02, 03, 04, 05, 06.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from helpers.classifier import softmax
 from helpers.data import NUM_CLASSES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,10 +145,6 @@ def _keras_output_shape(layers: list[keras.Layer], input_shape: tuple[int, ...])
     return tuple(int(d) for d in model.output_shape[1:])
 
 
-def _without_batch(shape: tuple[int, ...], expected_rank: int) -> tuple[int, ...]:
-    return shape[1:] if len(shape) == expected_rank + 1 else shape
-
-
 def check_output_shape(answer: Any, layers: list[keras.Layer], input_shape: tuple[int, ...]) -> Feedback:
     """Exercise: the output shape ``(H, W, C)`` of ``layers`` applied to ``input_shape``.
 
@@ -252,8 +251,6 @@ def check_head_params(
 
 def check_softmax(answer: Any, logits: Any) -> Feedback:
     """Exercise: the softmax probabilities of ``logits`` (one row or a batch), within 1e-3."""
-    from helpers.classifier import softmax  # noqa: PLC0415
-
     expected = softmax(np.asarray(logits, dtype=np.float64))
     try:
         array = np.asarray(answer, dtype=np.float64)

@@ -1,4 +1,7 @@
-"""The classifier's last step in NumPy (softmax, cross-entropy) and evaluation a student reads."""
+"""The classifier's last step in NumPy (softmax, cross-entropy) and evaluation a student reads.
+
+Used in notebooks 06.
+"""
 
 from __future__ import annotations
 

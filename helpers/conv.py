@@ -2,6 +2,8 @@
 
 These are teaching implementations: short loops over output positions, no tricks. Notebook 02
 prints their source next to the Keras layer that computes the same thing.
+
+Used in notebooks 02, 03, 04.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ Where the data comes from, in this order:
 contains it, a folder that holds the official ``cifar-10-python.tar.gz``, or that archive file.
 Every problem with the input raises :class:`CIFAR10Error` with a message in Traditional Chinese
 and English that says how to fix it.
+
+Used in notebooks 01, 02, 03, 04, 05, 06, 07.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ IMAGE_SHAPE = (32, 32, 3)
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
-ENV_VAR = "CIFAR10_DIR"
+#: The environment variable that names a local copy of CIFAR-10.
+DATA_ENV_VAR = "CIFAR10_DIR"
 FOLDER_NAME = "cifar-10-batches-py"
 ARCHIVE_NAME = "cifar-10-python.tar.gz"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -118,9 +121,9 @@ def load_cifar10(path: str | os.PathLike[str] | None = None) -> tuple[Split, Spl
     """
     if path is not None:
         return _load_local(Path(path), given_by="load_cifar10(path=...)")
-    env_value = os.environ.get(ENV_VAR, "").strip()
+    env_value = os.environ.get(DATA_ENV_VAR, "").strip()
     if env_value:
-        return _load_local(Path(env_value).expanduser(), given_by=f"環境變數 {ENV_VAR}")
+        return _load_local(Path(env_value).expanduser(), given_by=f"環境變數 {DATA_ENV_VAR}")
     return _load_from_keras()
 
 
@@ -199,8 +202,8 @@ def _load_from_keras() -> tuple[Split, Split]:
     if not _network_reachable():
         host = DOWNLOAD_HOST[0]
         raise CIFAR10Error(
-            f"沒有網路，也沒有本機的 CIFAR-10 副本（無法連到 {host}，也沒有設定 {ENV_VAR}）。",
-            f"No network and no local copy of CIFAR-10 ({host} is unreachable and {ENV_VAR} is not set).",
+            f"沒有網路，也沒有本機的 CIFAR-10 副本（無法連到 {host}，也沒有設定 {DATA_ENV_VAR}）。",
+            f"No network and no local copy of CIFAR-10 ({host} is unreachable, {DATA_ENV_VAR} is not set).",
         )
     import keras  # noqa: PLC0415 - slow import, only needed for the download
 
@@ -227,7 +230,7 @@ def local_copy() -> Path | None:
 
     The grader hands this location to the sandboxed notebooks it runs.
     """
-    given = os.environ.get(ENV_VAR)
+    given = os.environ.get(DATA_ENV_VAR)
     if given:
         return Path(given).expanduser().resolve()
     return _keras_cache_folder()
@@ -426,7 +429,8 @@ def make_dataset(
     normalization: str = "unit",
     one_hot: bool = False,
 ) -> tf.data.Dataset:
-    """A tf.data pipeline of ``(float32 images, int32 labels)`` batches.
+    """A tf.data pipeline of ``(float32 images, labels)`` batches: int32 class indices ``(B,)``, or
+    float32 one-hot rows ``(B, 10)`` with ``one_hot``.
 
     Args:
         x, y: uint8 images ``(N, 32, 32, 3)`` and integer labels ``(N,)`` or ``(N, 1)``.

@@ -1,15 +1,18 @@
 """Homework 07: its rules, its self-checks, and the files a submission hands to the grader.
 
-The rules are public (students read them in the notebook): :data:`PARAM_BUDGET`,
-:data:`TARGET_ACCURACY`, and the model contract checked by :func:`inspect_model`. The answers
-to the conceptual questions are not: :data:`QUESTIONS` holds only a salted SHA-256 digest of
-each answer, enough for :func:`check_answer` to say right or wrong. (A student who really wants
+The rules are public (students read them in the notebook): :data:`PARAM_BUDGET`, the run
+mode's accuracy target (:attr:`helpers.modes.RunMode.homework_target`), and the model contract
+checked by :func:`inspect_model`. The answers to the conceptual questions are not:
+:data:`QUESTIONS` holds only a salted SHA-256 digest of each answer, enough for
+:func:`check_answer` to say right or wrong. (A student who really wants
 to could still try every number against the digest; the instructor's grader re-checks the
 answers against the rubric kept with the solution, ``solutions/07_homework.rubric.json``.)
 
 A submission leaves two files at fixed paths, relative to the notebook's folder, which
 ``python -m helpers.grade`` reads: :data:`MODEL_PATH` (the trained model) and
 :data:`ANSWERS_PATH` (the answers as JSON).
+
+Used in notebooks 07.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 
 from helpers.checks import Feedback, failed, passed
 from helpers.data import IMAGE_SHAPE, NUM_CLASSES
+from helpers.modes import RunMode
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -31,19 +35,16 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The most parameters a homework model may have: 40% of the Keras example's 1,250,858
 #: (:data:`helpers.models.KERAS_EXAMPLE_PARAMS`).
 PARAM_BUDGET = 500_000
-#: Test accuracy a homework model must reach, per run mode. Full mode is the real target; smoke
-#: mode (CI, 1,000 images, 2 epochs) only tells a model that learned from one that did not.
-TARGET_ACCURACY = {"full": 0.80, "smoke": 0.15}
 #: Chance level on CIFAR-10's ten balanced classes.
 CHANCE_ACCURACY = 0.10
 
 
-def accuracy_credit(accuracy: float | None, mode: str) -> float:
+def accuracy_credit(accuracy: float | None, mode: RunMode) -> float:
     """The share (0 to 1) of the accuracy points: 0 up to 20 points below the target (never
     below chance), rising linearly to 1 at the target (full mode: 60% → 0, 70% → 0.5, 80% → 1)."""
     if accuracy is None:
         return 0.0
-    target = TARGET_ACCURACY[mode]
+    target = mode.homework_target
     floor = max(CHANCE_ACCURACY, target - 0.20)
     return float(min(1.0, max(0.0, (accuracy - floor) / (target - floor))))
 
@@ -59,9 +60,8 @@ JUSTIFICATION_MIN_CHARS = 10
 
 @dataclass(frozen=True)
 class Question:
-    """A conceptual question: what a student reads, the answer's digest, and a hint."""
+    """A conceptual question: the answer's digest and a hint (the notebook shows the question)."""
 
-    prompt: str
     digest: str
     hint: str
 
@@ -98,24 +98,18 @@ def digest(question_id: str, value: Any) -> str | None:
 
 QUESTIONS: dict[str, Question] = {
     "conv_params": Question(
-        "Conv2D(64, (3, 3)) 接在 32 個通道的輸入上（有偏差 bias），有幾個參數？整數。",
         "d062b9f8ed4c5b648bc3c33f83287ae4b3c90b05d7fb30676621f718a3508007",
         "Conv2D 的參數是 (K·K·C_in + 1)·C_out；+1 是每個輸出通道的偏差。",
     ),
     "output_shape": Question(
-        "輸入 (32, 32, 3) 經過 Conv2D(16, (5, 5), strides=2, padding='valid')，"
-        "輸出形狀（不含批次軸）是？寫成 (H, W, C)。",
         "2e3fc23c9df9171c80af9110e43d03fc38060f644cdfd802170bb7e40be8a369",
         "valid 卷積的輸出大小是 floor((H − K) / S) + 1；通道數等於 filters。",
     ),
     "preact_order": Question(
-        "預先激活 ResNet（pre-activation ResNet, He et al. 2016）的卷積區塊是哪一種順序？"
-        "從 helpers.models.ORDERS 選一個字串。",
         "66e0ee61f771cd3e2f4588fa2e45f22e34215fbebf98ca2329cb7d65fbee3dbd",
         "「預先激活」是指 BN 與 ReLU 在卷積「之前」。",
     ),
     "gap_head_params": Question(
-        "(8, 8, 128) 的特徵圖 → GlobalAveragePooling2D → Dense(10)，這個分類頭共有幾個參數？整數。",
         "095804705a356f9e673a746c2a8cbbeb0a8b4b4e2ae490dcdafcccef216153ba",
         "GAP 之後每個通道剩 1 個數字；Dense 的參數是 (輸入數 + 1)·輸出數。",
     ),
@@ -236,9 +230,9 @@ def check_model(model: keras.Model) -> Feedback:
     return failed("\n   ".join(p for p, _ in problems), " ".join(h for _, h in problems))
 
 
-def check_accuracy(accuracy: float, mode: str) -> Feedback:
+def check_accuracy(accuracy: float, mode: RunMode) -> Feedback:
     """Self-check the test accuracy against this run mode's target."""
-    target = TARGET_ACCURACY[mode]
+    target = mode.homework_target
     if accuracy >= target:
         return passed(f"測試準確率 {accuracy:.1%} ≥ 目標 {target:.0%}。 (Target reached.)")
     return failed(

@@ -6,11 +6,15 @@ convolution, batch normalisation and ReLU (notebook 03 compares them).
 ``keras_example_cnn`` is the classic Keras 2 ``cifar10_cnn`` example, ported layer for layer to
 Keras 3, with its optimizer (:func:`keras_example_optimizer`) and its data augmentation
 (:func:`keras_example_augmentation`).
+
+Used in notebooks 02, 03, 05, 06, 07.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from helpers.data import CIFAR10_MEAN, CIFAR10_STD, IMAGE_SHAPE, NUM_CLASSES
 
@@ -136,8 +140,6 @@ def keras_example_cnn(
 
 def parameter_table(model: keras.Model):
     """A pandas DataFrame of the layers that have parameters: count and share of the total."""
-    import pandas as pd  # noqa: PLC0415
-
     total = model.count_params()
     rows = [
         {

@@ -6,6 +6,8 @@ package ``cvttf-NotoSansCJK-Regular``, which carries a single Traditional-Chines
 used on purpose: matplotlib 3.10 reads only the first face of a ``.ttc`` collection, which for
 the Noto CJK collection is the Japanese one. When the package is missing, a Traditional-Chinese
 font already installed on the system is used (Windows, macOS and Linux names are tried).
+
+Used in notebooks 01, 02, 03, 04, 05, 06, 07.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import font_manager
 
 from helpers.data import CLASS_NAMES, CLASS_NAMES_ZH, NUM_CLASSES
 
@@ -51,8 +56,6 @@ def use_chinese_font() -> str | None:
     the Chinese font, glyph by glyph. Safe to call any number of times.
     """
     global _font_name
-    import matplotlib as mpl  # noqa: PLC0415
-    from matplotlib import font_manager  # noqa: PLC0415
 
     if _font_name is None:
         path = bundled_font_path()
@@ -95,7 +98,6 @@ def plot_grid(
     uint8 images are drawn on 0–255, one-channel float images with their own range
     (so feature maps and filters with negative values still show). Returns the Figure.
     """
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     use_chinese_font()
     count = len(images)
@@ -145,7 +147,6 @@ def plot_curves(
     title: str | None = None,
 ):
     """One line per name: the mean over runs per epoch, shaded between the lowest and highest run."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     use_chinese_font()
     if ax is None:
@@ -171,7 +172,6 @@ def plot_class_counts(splits: dict[str, np.ndarray], title: str | None = None):
     ``splits`` maps a split's display name (e.g. ``"訓練集 train"``) to its labels.
     Returns the matplotlib Figure.
     """
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     use_chinese_font()
     fig, ax = plt.subplots(figsize=(9, 3.8))
@@ -197,7 +197,6 @@ def class_counts(labels: Sequence[int] | np.ndarray) -> np.ndarray:
 
 def plot_confusion_matrix(matrix: np.ndarray, title: str | None = None):
     """A confusion matrix with Chinese and English class names; rows are the true classes."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     use_chinese_font()
     fig, ax = plt.subplots(figsize=(7.5, 6.5))

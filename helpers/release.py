@@ -19,6 +19,9 @@ cell that uses what a solution region defines (the homework's model, say) must c
 ``raises-exception`` in the solution already, so that the untouched student copy passes nbval;
 the grader strips that tag again, so in a submission such a cell must run.
 
+Every student notebook says where it comes from: a line under its badge and
+``metadata.course.generated_from`` name its solution and this command.
+
 The first cell of every notebook is an "Open in Colab" badge (tag ``colab-badge``) and the first
 code cell is the shared setup cell (tag ``setup``); both are generated from ``[tool.course]`` in
 ``pyproject.toml`` (see :mod:`helpers.course`), in the solutions too, and so is the badge table
@@ -58,6 +61,18 @@ RAISES_TAG = "raises-exception"
 #: TensorFlow's C++ start-up log lines (stderr): noise in a committed solution notebook.
 _TF_LOG_LINE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} |To enable the following|$)")
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)(?P<marker># (?:BEGIN|END) SOLUTION)\s*$")
+
+
+GENERATOR = "python -m helpers.release"
+
+
+def generated_notice(name: str) -> str:
+    """The line under a student notebook's badge that says where it comes from."""
+    return (
+        f"<small>維護者注意 (for maintainers)：本筆記本由 `solutions/{name}` 以 `{GENERATOR}` 產生；"
+        f"要修改課程內容請改解答版再重新產生，不要直接改這個檔案（學生照常在這裡作答）。"
+        f" Generated from `solutions/{name}` by `{GENERATOR}`: edit the solution, not this file.</small>"
+    )
 
 
 class ReleaseError(ValueError):
@@ -117,8 +132,9 @@ def student_notebook(
     # What the executing kernel adds (its Python version, widget state) is not part of the lesson.
     notebook.metadata["language_info"] = {"name": "python"}
     notebook.metadata.pop("widgets", None)
+    notebook.metadata["course"] = {"generated_from": f"solutions/{name}", "generated_by": GENERATOR}
     if config is not None and notebook.cells and BADGE_TAG in notebook.cells[0].metadata.get("tags", []):
-        notebook.cells[0].source = config.badge(f"notebooks/{name}")
+        notebook.cells[0].source = config.badge(f"notebooks/{name}") + "\n\n" + generated_notice(name)
     for index, cell in enumerate(notebook.cells):
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":

@@ -1,4 +1,7 @@
-"""What the setup cell at the top of every notebook calls."""
+"""What the setup cell at the top of every notebook calls.
+
+Used in notebooks 01, 02, 03, 04, 05, 06, 07.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,13 @@ import subprocess
 import sys
 import time
 
+from helpers.device import device_policy, gpu_names, hardware
 from helpers.modes import RunMode, get_mode
+from helpers.plots import use_chinese_font
 
 _started: float | None = None
+#: The run mode :func:`setup_notebook` chose; the run report names it (never re-read from the environment).
+_mode: RunMode | None = None
 
 
 #: What a Colab runtime lacks (module → pip requirement). TensorFlow, Keras, NumPy, pandas and
@@ -49,71 +56,52 @@ def setup_notebook() -> RunMode:
     runtime without a GPU, how to switch to one. Returns the run mode, which the notebook then
     uses for epochs and data sizes. Running it again is harmless.
     """
-    global _started
+    global _started, _mode
     _started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     colab = on_colab()
     if colab:
         install_missing(COLAB_MISSING)
-    import keras  # noqa: PLC0415
-    import tensorflow as tf  # noqa: PLC0415
-
-    from helpers.plots import use_chinese_font  # noqa: PLC0415
-    from helpers.training import device_policy  # noqa: PLC0415
-
     use_chinese_font()
-    mode = get_mode()
+    mode = _mode = get_mode()
     gpus = gpu_names()
     policy = device_policy()
     device = f"GPU：{', '.join(gpus)}" if gpus else "CPU（沒有 GPU / no GPU）"
     training = (
-        "訓練 (training)：混合精度 mixed_float16 + XLA"
+        f"訓練 (training)：混合精度 {policy.precision} + XLA"
         if policy.mixed_precision
         else "訓練 (training)：float32，不用 XLA (CPU)"
     )
-    print(f"TensorFlow {tf.__version__}｜Keras {keras.__version__}｜{device}｜{training}")
+    print(f"{_backend_versions()}｜{device}｜{training}")
     print(mode.describe())
     if colab and not gpus:
         print(COLAB_GPU_HINT)
     return mode
 
 
-def cpu_name() -> str:
-    """The CPU model, as the operating system names it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
-def gpu_names() -> list[str]:
-    """Names of the GPUs TensorFlow can use ([] on a CPU-only machine)."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    return [
-        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-        for gpu in tf.config.list_physical_devices("GPU")
-    ]
-
-
-def hardware() -> str:
-    """The machine in one line: CPU model and cores, and the GPUs, if any."""
-    gpus = gpu_names()
-    return f"{cpu_name()}，{os.cpu_count()} 核心 (cores)" + (
-        f"，GPU：{', '.join(gpus)}" if gpus else "，沒有 GPU"
-    )
-
-
-def run_report() -> str:
-    """Where and how long this notebook ran (printed by the last cell of every notebook)."""
+def _backend_versions() -> str:
+    """``TensorFlow 2.21.0｜Keras 3.15.1`` (or the JAX version when Keras runs on JAX)."""
     import keras  # noqa: PLC0415
-    import tensorflow as tf  # noqa: PLC0415
 
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415
+
+        return f"TensorFlow {tf.__version__}｜Keras {keras.__version__}"
+    module = __import__(backend)
+    return f"{backend} {getattr(module, '__version__', '?')}｜Keras {keras.__version__}"
+
+
+def run_report(mode: RunMode | None = None) -> str:
+    """Where and how long this notebook ran (printed by the last cell of every notebook).
+
+    ``mode`` defaults to the one :func:`setup_notebook` returned.
+    """
+    mode = mode or _mode or get_mode()
     elapsed = time.perf_counter() - _started if _started is not None else float("nan")
-    versions = f"TensorFlow {tf.__version__}，Keras {keras.__version__}，Python {platform.python_version()}"
+    versions = f"{_backend_versions().replace('｜', '，')}，Python {platform.python_version()}"
     return (
-        f"本次執行 (this run)：{get_mode().name} 模式，{elapsed / 60:.1f} 分鐘 (minutes)\n"
+        f"本次執行 (this run)：{mode.name} 模式，{elapsed / 60:.1f} 分鐘 (minutes)\n"
         f"硬體 (hardware)：{hardware()}\n"
         f"軟體 (software)：{versions}"
     )

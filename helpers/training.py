@@ -1,4 +1,7 @@
-"""Training with the course defaults, and comparisons of several models on one budget."""
+"""Training with the course defaults, and comparisons of several models on one budget.
+
+Used in notebooks 02, 03, 05, 06, 07.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from helpers.data import Augmentation, Split, make_dataset
+from helpers.device import device_policy
+from helpers.modes import RunMode
 from helpers.seed import set_seed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,21 +40,6 @@ class TrainResult:
     @property
     def best_accuracy(self) -> float:
         return max(self.history["val_accuracy"])
-
-
-@dataclass(frozen=True)
-class DevicePolicy:
-    """How models are built and compiled here: on a GPU, mixed precision and XLA; on a CPU, neither."""
-
-    mixed_precision: bool
-    jit_compile: bool
-
-
-def device_policy() -> DevicePolicy:
-    from helpers.runtime import gpu_names  # noqa: PLC0415
-
-    on_gpu = bool(gpu_names())
-    return DevicePolicy(mixed_precision=on_gpu, jit_compile=on_gpu)
 
 
 def build(builder: Callable[[], keras.Model]) -> keras.Model:
@@ -104,18 +95,17 @@ def compile_model(
     return model
 
 
-def default_backup_dir(name: str) -> Path:
+def default_backup_dir(name: str, mode: RunMode) -> Path:
     """Where training state is backed up so a run can resume after a disconnect.
 
     On Colab with Google Drive mounted (``/content/drive/MyDrive``) it survives the runtime;
-    elsewhere it is ``~/.cache/cifar10-course/backups/MODE/NAME``. The run mode is part of the
-    path, so an interrupted full-mode run is never resumed by a smoke-mode one (or the reverse).
+    elsewhere it is ``~/.cache/cifar10-course/backups/MODE/NAME``. The run mode (the one the
+    setup cell returned) is part of the path, so an interrupted full-mode run is never resumed by a
+    smoke-mode one (or the reverse). Used in 06 and 07.
     """
-    from helpers.modes import get_mode  # noqa: PLC0415
-
     drive = Path("/content/drive/MyDrive")
     base = drive / "cifar10-course" if drive.is_dir() else Path.home() / ".cache" / "cifar10-course"
-    return base / "backups" / get_mode().name / name
+    return base / "backups" / mode.name / name
 
 
 def train(
@@ -300,8 +290,6 @@ def compare(
 
 def results_table(results: dict[str, list[TrainResult]]):
     """A pandas DataFrame: one row per model, mean (and spread) over its runs."""
-    import pandas as pd  # noqa: PLC0415
-
     rows = []
     for name, runs in results.items():
         final = np.array([r.final_accuracy for r in runs])

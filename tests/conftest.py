@@ -1,26 +1,27 @@
-"""Shared fixtures: small fake CIFAR-10 copies written by the tests (never the real dataset)."""
+"""The tests' fakes, in one place: fake CIFAR-10 batch files, folders and archives (never the real
+dataset), and small random training data.
+
+The run mode and TensorFlow's log level for the whole session are set in the root
+``conftest.py`` (nbval kernels inherit them).
+"""
 
 from __future__ import annotations
 
-import os
 import pickle
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-# Tests run in the fast "smoke" mode unless told otherwise (nbval kernels inherit this).
-os.environ.setdefault("COURSE_MODE", "smoke")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from helpers.data import BATCH_FILES, FOLDER_NAME
+from helpers.data import BATCH_FILES, FOLDER_NAME, Split
 
 PER_BATCH = 20  # images per fake batch file
 
 
 def fake_batch(index: int, count: int = PER_BATCH) -> dict[bytes, object]:
-    """A batch in the official format: pixel values encode (batch, image, position)."""
+    """A batch in the official format: random pixels (seeded by ``index``), labels cycling from ``index``."""
     rng = np.random.default_rng(index)
     data = rng.integers(0, 256, size=(count, 3072), dtype=np.uint8)
     labels = [(i + index) % 10 for i in range(count)]
@@ -59,3 +60,18 @@ def fake_archive(tmp_path: Path) -> Path:
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname=FOLDER_NAME)
     return archive
+
+
+@pytest.fixture
+def fake_data() -> Callable[..., tuple[Split, Split]]:
+    """Random uint8 images and cycling labels: ``fake_data(n_train, n_test, seed=0)`` →
+    ``((x, y), (x[:n_test], y[:n_test]))``, shaped like CIFAR-10, for training tests that only
+    need the pipeline to run."""
+
+    def make(n_train: int, n_test: int, seed: int = 0) -> tuple[Split, Split]:
+        rng = np.random.default_rng(seed)
+        x = rng.integers(0, 256, size=(n_train, 32, 32, 3), dtype=np.uint8)
+        y = np.arange(n_train) % 10
+        return (x, y), (x[:n_test], y[:n_test])
+
+    return make

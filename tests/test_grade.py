@@ -3,8 +3,11 @@
 Two grader runs (``python -m helpers.grade``, smoke mode, ``--jobs 2``): one over every kind of
 submission with a time limit the real homework fits in, one with a short time limit for the
 submissions that never finish. Each test then checks one row (and, for the escape attempt,
-that the instructor's files are untouched). Needs the CIFAR-10 copy (``CIFAR10_DIR``) because
-the good submission is the real solution notebook.
+that the instructor's files are untouched). The grader runs with a stand-in home folder, so the
+"instructor's secret" never touches the real ``$HOME``. These end-to-end tests need the CIFAR-10
+copy (``CIFAR10_DIR``) because the good submission is the real solution notebook; the unit tests
+at the end (sandbox arguments, environment, finding and copying submissions, scoring, reports)
+run without it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -24,9 +26,21 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.course import ROOT
 from helpers.data import local_copy
-from helpers.grade import STATUSES, find_submissions, load_rubric, sandbox_available, sandboxed
-
-pytestmark = pytest.mark.skipif(local_copy() is None, reason="needs a CIFAR-10 copy (set CIFAR10_DIR)")
+from helpers.grade import (
+    STATUSES,
+    Row,
+    Submission,
+    clean_environment,
+    copy_submission,
+    feedback_text,
+    find_submissions,
+    load_rubric,
+    sandbox_available,
+    sandboxed,
+)
+from helpers.grade.inside import RESULT_MARK, inside_command, last_result
+from helpers.grade.scoring import read_answers, score_answers, score_model
+from helpers.modes import SMOKE
 
 RUBRIC = load_rubric()
 SAVE = """\
@@ -65,12 +79,18 @@ def write_notebook(path: Path, *sources: str) -> Path:
     return path
 
 
-def grade(folder: Path, out: Path, *options: str) -> tuple[dict[str, dict[str, str]], str]:
+def grade(
+    folder: Path, out: Path, *options: str, home: Path | None = None
+) -> tuple[dict[str, dict[str, str]], str]:
+    """Run the grader's command line; ``home`` stands in for the instructor's home folder."""
+    env = {**os.environ, "HOME": str(home or out.parent / "home")}
+    Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
         [sys.executable, "-m", "helpers.grade", str(folder), "--out", str(out), "--mode", "smoke", *options],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         timeout=900,
         check=False,
     )
@@ -81,21 +101,25 @@ def grade(folder: Path, out: Path, *options: str) -> tuple[dict[str, dict[str, s
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+def place(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    if local_copy() is None:
+        pytest.skip("needs a CIFAR-10 copy (set CIFAR10_DIR)")
     root = tmp_path_factory.mktemp("grading")
     instructor = root / "instructor"
     instructor.mkdir()
     (instructor / "grades_last_year.csv").write_text("id,score\nold,100\n", encoding="utf-8")
-    secret = Path.home() / f".grader-test-secret-{os.getpid()}"  # stands for the instructor's ~/.ssh
+    home = root / "home"  # the instructor's home folder while the grader runs
+    home.mkdir()
+    secret = home / ".grader-test-secret"  # stands for the instructor's ~/.ssh
     secret.write_text("TOP-SECRET-TOKEN", encoding="utf-8")
-    yield {
+    return {
         "root": root,
+        "home": home,
         "instructor": instructor,
         "subs": root / "submissions",
         "slow": root / "slow",
         "secret": secret,
     }
-    secret.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +149,10 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
     write_notebook(
         subs / "redefines_checks.ipynb",
         SAVE,
-        "import helpers.homework, helpers.grade\n"
+        "import helpers.homework, helpers.grade.inside\n"
         "helpers.homework.check_model = lambda model: '✅'\n"
         "helpers.homework.model_problems = lambda report: []\n"
-        "helpers.grade.evaluate_model = lambda path, mode: {'test_accuracy': 1.0}\n"
+        "helpers.grade.inside.evaluate_model = lambda path, mode: {'test_accuracy': 1.0}\n"
         "helpers.homework.ModelReport.gap_head = True\n"
         f"save_submission(tiny(head='flatten'), {RIGHT!r})",
     )
@@ -141,9 +165,10 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
     write_notebook(
         subs / "plants_fake_grader.ipynb",
         SAVE,
-        "import pathlib\npathlib.Path('helpers').mkdir()\n"
+        "import pathlib\npathlib.Path('helpers/grade').mkdir(parents=True)\n"
         "pathlib.Path('helpers/__init__.py').write_text('')\n"
-        f"pathlib.Path('helpers/grade.py').write_text({fake_grader!r})\n"
+        "pathlib.Path('helpers/grade/__init__.py').write_text('')\n"
+        f"pathlib.Path('helpers/grade/inside.py').write_text({fake_grader!r})\n"
         f"save_submission(tiny(head='flatten'), {RIGHT!r})",
     )
     write_notebook(subs / "huge_output.ipynb", "while True:\n    print('x' * 10_000)")
@@ -181,7 +206,10 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
     (stale / "model.keras").write_bytes(b"a model trained elsewhere must not count")
     (subs / "empty_folder").mkdir()
     rows, stderr = grade(
-        subs, place["root"] / "grades.csv", "--jobs", "2", "--timeout", "240", "--memory-gb", "3"
+        subs,
+        place["root"] / "grades.csv",
+        *("--jobs", "2", "--timeout", "240", "--memory-gb", "3"),
+        home=place["home"],
     )
     place["stderr_file"] = place["root"] / "stderr.txt"
     place["stderr_file"].write_text(stderr, encoding="utf-8")
@@ -193,7 +221,7 @@ def graded_slow(place: dict[str, Path]) -> tuple[dict[str, dict[str, str]], str]
     slow = place["slow"]
     write_notebook(slow / "infinite_loop.ipynb", "while True:\n    pass")
     write_notebook(slow / "sleeps.ipynb", "import time\ntime.sleep(10**6)")
-    return grade(slow, place["root"] / "slow.csv", "--jobs", "2", "--timeout", "10")
+    return grade(slow, place["root"] / "slow.csv", "--jobs", "2", "--timeout", "10", home=place["home"])
 
 
 def points(row: dict[str, str], item: str) -> float:
@@ -321,7 +349,7 @@ def test_sandbox_keeps_the_instructor_and_other_submissions_safe(graded, place) 
     assert row["status"] == "ok"
     for question in RUBRIC.answers:  # the rubric was hidden from it
         assert points(row, f"q_{question}") == 0
-    assert "沙盒 sandbox bubblewrap" in place["stderr_file"].read_text(encoding="utf-8")
+    assert "沙箱 sandbox bubblewrap" in place["stderr_file"].read_text(encoding="utf-8")
     assert "TOP-SECRET" not in (place["root"] / "feedback" / "escape.md").read_text(encoding="utf-8")
     assert "TOP-SECRET" not in (place["root"] / "grades.csv").read_text(encoding="utf-8")
 
@@ -346,7 +374,7 @@ def test_time_limit_stops_endless_submissions(graded_slow) -> None:
 def test_without_a_sandbox_the_grader_says_so_loudly(tmp_path: Path) -> None:
     write_notebook(tmp_path / "subs" / "a.ipynb", "print('hi')")
     rows, stderr = grade(tmp_path / "subs", tmp_path / "g.csv", "--no-sandbox", "--timeout", "60")
-    assert "No sandbox" in stderr and "沒有可用的沙盒" in stderr
+    assert "No sandbox" in stderr and "沒有可用的沙箱" in stderr
     assert rows["a"]["status"] == "no_model"
 
 
@@ -359,16 +387,15 @@ def test_sandbox_command_hides_and_protects(tmp_path: Path) -> None:
     assert command[-2:] == ["python", "x.py"]
 
 
-def test_environment_is_clean(tmp_path: Path) -> None:
-    from helpers.grade import clean_environment
-
-    os.environ["INSTRUCTOR_SECRET"] = "s3cret"
-    try:
-        env = clean_environment(tmp_path, "smoke", None, 1)
-    finally:
-        del os.environ["INSTRUCTOR_SECRET"]
-    assert "INSTRUCTOR_SECRET" not in env and env["HOME"] == str(tmp_path) and env["COURSE_MODE"] == "smoke"
-    assert json.dumps(env)  # plain strings only
+def test_environment_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSTRUCTOR_SECRET", "s3cret")
+    monkeypatch.setenv("CIFAR10_DIR", "/instructor/data")
+    env = clean_environment(tmp_path, "smoke", None, 1)
+    assert "INSTRUCTOR_SECRET" not in env and "CIFAR10_DIR" not in env
+    assert env["HOME"] == str(tmp_path) and env["COURSE_MODE"] == "smoke" and env["OMP_NUM_THREADS"] == "1"
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())  # subprocess needs str
+    with_data = clean_environment(tmp_path, "full", tmp_path / "cifar", 2)
+    assert with_data["CIFAR10_DIR"] == str(tmp_path / "cifar") and with_data["COURSE_MODE"] == "full"
 
 
 def test_submissions_are_files_or_folders_with_unique_ids(tmp_path: Path) -> None:
@@ -385,3 +412,66 @@ def test_submissions_are_files_or_folders_with_unique_ids(tmp_path: Path) -> Non
         tmp_path / "alice" / "work" / "07_homework.ipynb",  # a 07… notebook is preferred in a folder
     }
     assert found["bob"].notebook is None
+
+
+def test_copy_keeps_regular_files_but_not_a_brought_model_or_links(tmp_path: Path) -> None:
+    student = tmp_path / "subs" / "carol"
+    write_notebook(student / "07_homework.ipynb", "1")
+    (student / "data").mkdir()
+    (student / "data" / "notes.txt").write_text("mine")
+    (student / "homework_output").mkdir()
+    (student / "homework_output" / "model.keras").write_bytes(b"trained elsewhere")
+    (student / "link").symlink_to(tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    [submission] = find_submissions(tmp_path / "subs")
+    notebook = copy_submission(submission, scratch)
+    assert notebook == scratch / "07_homework.ipynb" and notebook.is_file()
+    assert (scratch / "data" / "notes.txt").read_text() == "mine"
+    assert not (scratch / "homework_output").exists() and not (scratch / "link").exists()
+    with pytest.raises(ValueError, match="no notebook"):
+        copy_submission(Submission("dave", tmp_path, None), scratch)
+
+
+def test_answers_are_scored_against_the_rubric(tmp_path: Path) -> None:
+    row = Row("erin")
+    (tmp_path / "answers.json").write_text(json.dumps({**RIGHT, "conv_params": 1, **REASON}))
+    score_answers(row, read_answers(tmp_path / "answers.json", row), RUBRIC)
+    assert row.items["q_conv_params"] == 0 and row.items["q_output_shape"] == RUBRIC.points["q_output_shape"]
+    assert row.items["justification"] == RUBRIC.points["justification"]
+    assert "❌" in row.notes["q_conv_params"] and row.notes["q_output_shape"] == "✅"
+    (tmp_path / "bad.json").write_text("{ not json")
+    broken = Row("frank")
+    assert read_answers(tmp_path / "bad.json", broken) == {} and "JSON" in broken.notes["answers"]
+    assert read_answers(tmp_path / "missing.json", broken) == {} and "no answers" in broken.notes["answers"]
+
+
+def test_model_scoring_uses_only_the_measurement() -> None:
+    measured = {
+        "input_shape": [32, 32, 3],
+        "output_shape": [10],
+        "params": 600_000,
+        "layer_types": ["Conv2D", "BatchNormalization", "GlobalAveragePooling2D", "Dense"],
+        "test_accuracy": SMOKE.homework_target,
+    }
+    row = Row("gina")
+    score_model(row, measured, RUBRIC, SMOKE)
+    assert row.items["param_budget"] == 0 and row.items["shapes"] == RUBRIC.points["shapes"]
+    assert row.items["accuracy"] == RUBRIC.points["accuracy"]
+    assert row.status == "bad_model" and "預算" in row.error
+    text = feedback_text(row, RUBRIC, "smoke")
+    assert "# 作業 07 回饋 (feedback)：gina" in text and "`bad_model`" in text and "600,000" in text
+
+
+def test_the_inside_processes_run_isolated_and_report_one_line() -> None:
+    command = inside_command("evaluate", "m.keras", "--mode", "smoke")
+    assert command[:2] == [sys.executable, "-I"] and command[-4:] == [
+        "evaluate",
+        "m.keras",
+        "--mode",
+        "smoke",
+    ]
+    assert "helpers.grade.inside" in command[3]
+    out = f'noise\n{RESULT_MARK}{{"status": "ok"}}\n{RESULT_MARK}{{"status": "timeout"}}\n'
+    assert last_result(out) == {"status": "timeout"}
+    assert last_result("no result here") is None and last_result(RESULT_MARK + "{broken") is None

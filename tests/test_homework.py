@@ -25,6 +25,7 @@ from helpers.homework import (
     save_submission,
 )
 from helpers.models import KERAS_EXAMPLE_PARAMS, fast_cnn, keras_example_cnn, small_cnn
+from helpers.modes import FULL, MODES, SMOKE
 
 RUBRIC = load_rubric()
 
@@ -122,13 +123,13 @@ def test_nested_models_and_wrong_shapes_are_seen() -> None:
     ],
 )
 def test_accuracy_credit_rises_linearly_to_the_target(accuracy, mode, credit) -> None:
-    assert accuracy_credit(accuracy, mode) == pytest.approx(credit)
+    assert accuracy_credit(accuracy, MODES[mode]) == pytest.approx(credit)
 
 
 def test_check_accuracy() -> None:
-    assert check_accuracy(0.81, "full")
-    assert not check_accuracy(0.79, "full")
-    assert check_accuracy(0.2, "smoke")
+    assert check_accuracy(0.81, FULL)
+    assert not check_accuracy(0.79, FULL)
+    assert check_accuracy(0.2, SMOKE)
 
 
 def test_save_submission_writes_the_documented_files(tmp_path) -> None:

@@ -1,14 +1,11 @@
-"""Unit tests of the run modes and the seed helper."""
+"""The run modes: the environment variable, sizes, epochs, runs and the mode-dependent numbers."""
 
 from __future__ import annotations
-
-import random
 
 import numpy as np
 import pytest
 
-from helpers.modes import FULL, SMOKE, get_mode
-from helpers.seed import set_seed
+from helpers.modes import FULL, MODE_ENV_VAR, MODES, SMOKE, get_mode
 
 
 def test_default_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,20 +49,6 @@ def test_describe_names_the_values() -> None:
     assert "full" in FULL.describe() and "50,000" in FULL.describe()
 
 
-def test_set_seed_repeats_python_numpy_and_tensorflow() -> None:
-    import tensorflow as tf
-
-    def draw() -> tuple[float, float, float]:
-        return random.random(), float(np.random.rand()), float(tf.random.uniform([]))
-
-    assert set_seed(7) == 7
-    first = draw()
-    set_seed(7)
-    assert draw() == first
-    set_seed(8)
-    assert draw() != first
-
-
 def test_runs_and_full_train_size() -> None:
     assert FULL.runs(full=3) == 3 and SMOKE.runs(full=3) == 1
     x = np.zeros((3000, 2), np.uint8)
@@ -75,13 +58,8 @@ def test_runs_and_full_train_size() -> None:
     assert len(SMOKE.subset(data, full_train_size=2000)[0][0]) == 1000
 
 
-def test_run_report_names_mode_hardware_and_versions(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from helpers import runtime
-
-    monkeypatch.setenv("COURSE_MODE", "smoke")
-    mode = runtime.setup_notebook()
-    printed = capsys.readouterr().out
-    assert mode is SMOKE and "TensorFlow" in printed and "smoke" in printed
-    report = runtime.run_report()
-    assert "smoke 模式" in report and "核心 (cores)" in report and "Keras" in report
-    assert "nan" not in report
+def test_every_mode_dependent_number_is_on_the_mode() -> None:
+    assert FULL.homework_target == 0.80 and SMOKE.homework_target < FULL.homework_target
+    assert FULL.grading_timeout_s == 1800 and SMOKE.grading_timeout_s < FULL.grading_timeout_s
+    assert MODES == {"full": FULL, "smoke": SMOKE}
+    assert MODE_ENV_VAR == "COURSE_MODE"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -92,7 +95,9 @@ def test_student_notebook_strips_outputs_and_tags_exercises() -> None:
     student = student_notebook(solution, "01_demo.ipynb", CONFIG)
     badge, markdown, setup, exercise = student.cells
     assert markdown == solution.cells[1]
-    assert badge.source == CONFIG.badge("notebooks/01_demo.ipynb") != solution.cells[0].source
+    assert badge.source.startswith(CONFIG.badge("notebooks/01_demo.ipynb") + "\n\n")
+    assert "solutions/01_demo.ipynb" in badge.source and "python -m helpers.release" in badge.source
+    assert student.metadata["course"]["generated_from"] == "solutions/01_demo.ipynb"
     assert setup.source == setup_source(CONFIG) and setup.outputs == [] and setup.execution_count is None
     assert RAISES_TAG not in setup.metadata.get("tags", [])
     assert exercise.metadata["tags"] == ["exercise", RAISES_TAG]
@@ -205,7 +210,12 @@ def test_repository_badges_point_at_the_configured_repository() -> None:
     for folder in ("solutions", "notebooks"):
         for path in sorted(release.ROOT.joinpath(folder).glob("*.ipynb")):
             notebook = nbformat.read(path, as_version=4)
-            assert notebook.cells[0].source == config.badge(f"{folder}/{path.name}"), path
+            badge = config.badge(f"{folder}/{path.name}")
+            if folder == "notebooks":
+                assert notebook.cells[0].source == f"{badge}\n\n{release.generated_notice(path.name)}", path
+                assert notebook.metadata["course"]["generated_from"] == f"solutions/{path.name}"
+            else:
+                assert notebook.cells[0].source == badge, path
             setup = next(cell for cell in notebook.cells if cell.cell_type == "code")
             assert setup.source == setup_source(config), path
 
@@ -215,3 +225,70 @@ def test_repository_notebooks_are_in_sync(capsys) -> None:
     assert sorted(p.name for p in release.ROOT.joinpath("solutions").glob("*.ipynb"))
     code = main(["--check"])
     assert code == 0, capsys.readouterr().out
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names bound, names read) in Python ``source``; IPython magics and shell lines are skipped."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    bound, read = set(), set()
+    for node in ast.walk(ast.parse(textwrap.dedent(code))):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return bound, read
+
+
+def _solution_regions(source: str) -> list[str]:
+    return re.findall(r"# BEGIN SOLUTION\n(.*?)\n[ \t]*# END SOLUTION", source, flags=re.S)
+
+
+SOLUTIONS = sorted(p.name for p in release.ROOT.joinpath("solutions").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("name", SOLUTIONS)
+def test_student_cells_do_not_need_what_only_a_solution_defines(name: str) -> None:
+    """The untouched student copy runs to the end: a cell after a TODO stub that uses a name only a
+    solution region defines must be tagged raises-exception (the conftest runs only the stubs of a
+    student copy, so this is checked here, statically)."""
+    solution = nbformat.read(release.ROOT / "solutions" / name, as_version=4)
+    student = nbformat.read(release.ROOT / "notebooks" / name, as_version=4)
+    only_in_solutions: set[str] = set()
+    for cell in solution.cells:
+        if cell.cell_type == "code":
+            for region in _solution_regions(cell.source):
+                only_in_solutions |= _names(region)[0]
+    code = [cell for cell in student.cells if cell.cell_type == "code"]
+    for cell in code:
+        only_in_solutions -= _names(cell.source)[0]  # the student copy defines it elsewhere too
+    first_stub = next(
+        (i for i, c in enumerate(code) if release.RAISES_TAG in c.metadata.get("tags", [])), None
+    )
+    if first_stub is None:
+        return
+    for index, cell in enumerate(code[first_stub + 1 :], start=first_stub + 1):
+        if release.RAISES_TAG in cell.metadata.get("tags", []):
+            continue
+        needed = _names(cell.source)[1] & only_in_solutions
+        assert not needed, f"{name}: code cell {index} uses {sorted(needed)}, defined only in a solution"
+
+
+MACHINE_SPECIFIC = re.compile(
+    r"/root/|/home/|/Users/|[A-Za-z]:\\\\|site-packages|dist-packages|/tmp/|/var/folders/"
+)
+
+
+@pytest.mark.parametrize("name", SOLUTIONS)
+def test_committed_outputs_hold_no_machine_specific_paths(name: str) -> None:
+    """Outputs are what any student's machine would show: no home folders, install paths,
+    temporary files or this checkout's location (a warning that prints a path is fixed at its cause)."""
+    notebook = nbformat.read(release.ROOT / "solutions" / name, as_version=4)
+    checkout = str(release.ROOT)
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + output.get("evalue", "") + "".join(output.get("traceback", []))
+            text += str(output.get("data", {}).get("text/plain", ""))
+            found = MACHINE_SPECIFIC.search(text)
+            assert not found and checkout not in text, f"{name} cell {index}: {text[:200]!r}"

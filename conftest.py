@@ -1,0 +1,117 @@
+"""How the test command runs the notebooks, so that each training cell runs at most twice.
+
+nbval runs every notebook of ``solutions/`` cell by cell in its own kernel (Restart & Run All). This
+file changes three things about that run:
+
+1. **Checked cells compare what the lesson is about.** In a ``# NBVAL_CHECK_OUTPUT`` cell, stdout,
+   results and displays are compared with the committed outputs; stderr never is (library
+   warnings and log lines differ between machines and versions, and they are not the lesson).
+2. **Re-run pass.** After a solution's cells have run once, every code cell runs a second time, in
+   order, in the same kernel (outputs not compared), as a student who re-runs cells would: no
+   cell may break the ones after it.
+3. **Student copies.** A student notebook is generated from its solution
+   (``python -m helpers.release``; the test suite checks they are in sync) and differs from it only
+   in the ``# TODO`` stub cells. Only those cells run, in the solution's kernel after its two
+   passes, and each must raise ``NotImplementedError``. Cells identical to the solution's are not
+   run again; ``tests/test_release.py`` checks statically that no later cell of a student copy
+   uses a name that only a solution region defines (unless that cell is tagged
+   ``raises-exception``), which is what running them again would have found.
+
+It also sets the session's defaults: smoke mode unless ``COURSE_MODE`` says otherwise, and quiet
+TensorFlow start-up logs. Kernels started by nbval inherit them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import pytest
+from nbval.plugin import IPyNbCell
+
+from helpers.release import RAISES_TAG
+
+_session_env = pytest.MonkeyPatch()
+_original_compare = IPyNbCell.compare_outputs
+
+
+def _without_stderr(outputs: list) -> list:
+    return [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+
+
+def _compare_without_stderr(self: IPyNbCell, test: list, ref: list, skip_compare=None) -> bool:
+    return _original_compare(self, _without_stderr(test), _without_stderr(ref), skip_compare)
+
+
+class StudentStubCell(IPyNbCell):
+    """A student copy's ``# TODO`` cell, run in its solution's kernel: it must raise NotImplementedError."""
+
+    def runtest(self) -> None:
+        super().runtest()
+        errors = [o.get("ename") for o in self.test_outputs or [] if o.get("output_type") == "error"]
+        if errors != ["NotImplementedError"]:
+            self.raise_cell_error(
+                f"the TODO stub should raise NotImplementedError, got {errors or 'nothing'}"
+            )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _session_env.setenv("COURSE_MODE", os.environ.get("COURSE_MODE") or "smoke")
+    _session_env.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL") or "2")
+    _session_env.setattr(IPyNbCell, "compare_outputs", _compare_without_stderr)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _session_env.undo()
+
+
+def _folder(item: pytest.Item) -> str:
+    return Path(str(item.parent.path)).parent.name
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    cells = [item for item in items if isinstance(item, IPyNbCell)]
+    solutions: dict[str, list[IPyNbCell]] = {}
+    students: dict[str, list[IPyNbCell]] = {}
+    for item in cells:
+        group = {"solutions": solutions, "notebooks": students}.get(_folder(item))
+        if group is not None:
+            group.setdefault(Path(str(item.parent.path)).name, []).append(item)
+    added: dict[int, list[pytest.Item]] = {}
+    for name, solution_cells in solutions.items():
+        parent = solution_cells[0].parent
+        extra: list[pytest.Item] = []
+        for cell in solution_cells:
+            options = copy.copy(cell.options)  # a defaultdict(bool): keep it one
+            options["check"] = False
+            extra.append(
+                IPyNbCell.from_parent(
+                    parent,
+                    name=f"{cell.name} (re-run)",
+                    cell_num=cell.cell_num,
+                    cell=cell.cell,
+                    options=options,
+                )
+            )
+        by_number = {cell.cell_num: cell for cell in solution_cells}
+        for student in students.get(name, []):
+            twin = by_number.get(student.cell_num)
+            if twin is not None and twin.cell.source == student.cell.source:
+                continue  # ran identically in the solution's passes
+            if RAISES_TAG not in student.cell.metadata.get("tags", []):
+                continue  # only a stub cell may differ; tests/test_release.py checks the sync itself
+            extra.append(
+                StudentStubCell.from_parent(
+                    parent,
+                    name=f"{student.name} (student copy notebooks/{name})",
+                    cell_num=student.cell_num,
+                    cell=student.cell,
+                    options=student.options,
+                )
+            )
+        added[id(solution_cells[-1])] = extra
+    student_items = [item for name, group in students.items() if name in solutions for item in group]
+    dropped = {id(item) for item in student_items}
+    items[:] = [new for item in items if id(item) not in dropped for new in (item, *added.get(id(item), []))]
+    config.hook.pytest_deselected(items=student_items)

@@ -1,0 +1,261 @@
+"""``python -m helpers.grade``: grade a folder of homework-07 submissions into a CSV and feedback files.
+
+Usage::
+
+    python -m helpers.grade SUBMISSIONS_DIR --out grades.csv [--mode smoke|full] [--jobs N]
+                            [--timeout SECONDS] [--feedback DIR] [--rubric FILE] [--no-sandbox]
+
+``SUBMISSIONS_DIR`` holds one notebook per student (``alice.ipynb``) or one folder per student
+(``alice/…ipynb``); the id is the file or folder name without extension.
+
+For each submission the grader
+
+1. copies it into a private scratch folder (dropping any ``homework_output/`` it brought along:
+   only files the run itself writes count);
+2. runs the notebook headless with nbclient, in its own kernel process, inside an OS-level
+   sandbox when the machine has one (bubblewrap: read-only view of the system, the scratch
+   folder the only writable place, the submissions folder, other scratch folders and the rubric
+   hidden, no network, no capabilities), with a clean environment, a time limit, a memory limit
+   and an output cap; cells left tagged ``raises-exception`` must not raise here;
+3. loads the saved model in a separate sandboxed process and measures it itself: input and
+   output shapes, parameter count, layer types, accuracy on the test set of the run mode. Nothing
+   the notebook printed is read;
+4. re-checks the answers file against the rubric kept with the solution
+   (``solutions/07_homework.rubric.json``: answers and points).
+
+A broken submission gets a row whose ``status`` names the problem (see :data:`STATUSES`); the
+grader itself goes on to the next one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from helpers.course import ROOT
+from helpers.data import DATA_ENV_VAR, local_copy
+from helpers.grade.inside import inside_command, last_result
+from helpers.grade.report import write_csv, write_feedback
+from helpers.grade.sandbox import (
+    SANDBOX_MISSING,
+    Finished,
+    clean_environment,
+    run_limited,
+    sandbox_available,
+    sandboxed,
+)
+from helpers.grade.scoring import (
+    DEFAULT_RUBRIC,
+    STATUSES,
+    Row,
+    Rubric,
+    load_rubric,
+    read_answers,
+    score_answers,
+    score_model,
+)
+from helpers.grade.submissions import Submission, copy_submission, find_submissions
+from helpers.homework import ANSWERS_PATH, MODEL_PATH
+from helpers.modes import MODES, RunMode, get_mode
+
+
+@dataclass
+class Settings:
+    """Everything one grading run needs, the same for every submission."""
+
+    mode: RunMode
+    timeout: float
+    rubric: Rubric
+    rubric_path: Path
+    work: Path
+    submissions: Path
+    data: Path | None
+    sandbox: bool
+    threads: int
+    memory_bytes: int = 8 * 2**30
+    output_cap: int = 5_000_000
+
+
+def _in_box(settings: Settings, scratch: Path, argv: list[str], timeout: float) -> Finished:
+    """Run ``argv`` for a submission: clean environment, limits, and the sandbox when there is one."""
+    env = clean_environment(scratch, settings.mode.name, settings.data, settings.threads)
+    for folder in ("MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        Path(env[folder]).mkdir(parents=True, exist_ok=True)
+    if settings.sandbox:
+        readable = [ROOT, Path(sys.prefix), Path(sys.base_prefix)]  # course, venv, Python
+        if settings.data is not None:
+            readable.append(settings.data if settings.data.is_dir() else settings.data.parent)
+        home = [Path.home()] if Path.home() != Path("/") else []  # the instructor's own files
+        hidden = [*home, settings.submissions, settings.work, settings.rubric_path.parent]
+        argv = sandboxed(argv, scratch, readable, hidden)
+    return run_limited(argv, env, scratch, timeout, settings.memory_bytes)
+
+
+def grade_one(submission: Submission, settings: Settings) -> Row:
+    """Run, measure and score one submission; never raises."""
+    row = Row(submission.id)
+    started = time.monotonic()
+    try:
+        _grade(submission, settings, row)
+    except Exception as err:  # noqa: BLE001 - one broken submission must not stop the batch
+        row.status, row.error = "grader_error", f"{type(err).__name__}: {err}"[:500]
+    row.runtime_s = time.monotonic() - started
+    return row
+
+
+def _grade(submission: Submission, settings: Settings, row: Row) -> None:
+    if submission.notebook is None:
+        row.status, row.error = "no_notebook", STATUSES["no_notebook"]
+        return
+    try:
+        nbformat.validate(nbformat.read(submission.notebook, as_version=4))
+    except Exception as err:  # noqa: BLE001 - JSON, encoding and schema errors alike
+        row.status, row.error = "invalid_notebook", f"{type(err).__name__}: {str(err)[:300]}"
+        return
+    scratch = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-", dir=settings.work))
+    notebook = copy_submission(submission, scratch)
+    runner = inside_command("execute", str(notebook), "--timeout", str(settings.timeout))
+    runner += ["--output-cap", str(settings.output_cap)]
+    finished = _in_box(settings, scratch, runner, settings.timeout + 60)
+    result = last_result(finished.stdout)
+    if finished.timed_out:
+        row.status, row.error = "timeout", f"超過 {settings.timeout:.0f} 秒 (over {settings.timeout:.0f} s)"
+    elif result is None:
+        row.status, row.error = (
+            "kernel_died",
+            f"執行程式沒有回報結果，結束碼 {finished.returncode} (no result)",
+        )
+    else:
+        row.status, row.error = result["status"], result["error"]
+    row.items["runs"] = settings.rubric.points.get("runs", 0) if row.status == "ok" else 0
+    score_answers(row, read_answers(scratch / ANSWERS_PATH, row), settings.rubric)
+    model = scratch / MODEL_PATH
+    if not model.is_file():
+        row.fail("no_model", STATUSES["no_model"])
+        row.notes["model"] = f"❌ 沒有 {MODEL_PATH} (no model file)"
+        return
+    # Measured in a fresh folder the submission never ran in: nothing it left behind (a fake
+    # helpers package, a keras.json) can reach the evaluator.
+    fresh = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-eval-", dir=settings.work))
+    shutil.copyfile(model, fresh / "model.keras")
+    evaluator = inside_command("evaluate", str(fresh / "model.keras"), "--mode", settings.mode.name)
+    evaluation = _in_box(settings, fresh, evaluator, 600)
+    measured = last_result(evaluation.stdout)
+    if measured is None or "error" in measured:
+        fallback = f"評估模型時失敗 (the evaluation failed): {evaluation.last_error_line()}"
+        message = (measured or {}).get("error", fallback)
+        row.fail("bad_model", message)
+        row.notes["model"] = f"❌ {message}"
+        return
+    score_model(row, measured, settings.rubric, settings.mode)
+
+
+def grade_all(
+    submissions: list[Submission], settings: Settings, jobs: int, report: Callable[[int, int, Row], None]
+) -> list[Row]:
+    """Grade every submission, ``jobs`` at a time; ``report`` is called as each one finishes."""
+    rows: dict[str, Row] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(grade_one, s, settings): s for s in submissions}
+        for done, future in enumerate(as_completed(futures), start=1):
+            row = future.result()
+            rows[row.id] = row
+            report(done, len(submissions), row)
+    return [rows[s.id] for s in submissions]
+
+
+def _progress(done: int, total: int, row: Row) -> None:
+    width = 20
+    filled = round(width * done / total)
+    bar = "█" * filled + "·" * (width - filled)
+    print(
+        f"[{bar}] {done}/{total}  {row.id:<20} {row.status:<16} "
+        f"分數 {row.score:5.1f}  {row.runtime_s:5.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.grade", description=__doc__.split("\n")[0])
+    parser.add_argument("submissions", type=Path, help="folder of submitted notebooks (or one folder each)")
+    parser.add_argument("--out", type=Path, required=True, help="CSV to write")
+    parser.add_argument("--mode", choices=sorted(MODES), default="full")
+    parser.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per submission (default: the mode's "
+        + ", ".join(f"{m.name} {m.grading_timeout_s:.0f}" for m in MODES.values())
+        + ")",
+    )
+    parser.add_argument(
+        "--feedback", type=Path, default=None, help="folder for feedback files (OUT's folder/feedback)"
+    )
+    parser.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC)
+    parser.add_argument("--memory-gb", type=float, default=8.0, help="memory limit per submission")
+    parser.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap even if present")
+    args = parser.parse_args(argv)
+    mode = get_mode(args.mode)
+
+    if not args.submissions.is_dir():
+        parser.error(f"找不到資料夾 (no such folder): {args.submissions}")
+    data = local_copy()
+    if data is None:
+        print(
+            f"⚠️  找不到 CIFAR-10 的本機副本；請設定 {DATA_ENV_VAR}。"
+            f" (No local CIFAR-10; set {DATA_ENV_VAR}.)",
+            file=sys.stderr,
+        )
+    sandbox = not args.no_sandbox and sandbox_available()
+    if not sandbox:
+        print(SANDBOX_MISSING, file=sys.stderr)
+    submissions = find_submissions(args.submissions.resolve())
+    work = Path(tempfile.mkdtemp(prefix="cifar10-grade-"))
+    settings = Settings(
+        mode=mode,
+        timeout=args.timeout or mode.grading_timeout_s,
+        rubric=load_rubric(args.rubric),
+        rubric_path=args.rubric.resolve(),
+        work=work,
+        submissions=args.submissions.resolve(),
+        data=data,
+        sandbox=sandbox,
+        threads=max(1, (os.cpu_count() or 1) // max(1, args.jobs)),
+        memory_bytes=int(args.memory_gb * 2**30),
+    )
+    sandbox_word = "bubblewrap" if sandbox else "無 (none)"
+    print(
+        f"評分 (grading) {len(submissions)} 份｜模式 mode {args.mode}｜同時 jobs {args.jobs}｜"
+        f"時限 timeout {settings.timeout:.0f} s｜沙箱 sandbox {sandbox_word}",
+        file=sys.stderr,
+    )
+    try:
+        rows = grade_all(submissions, settings, args.jobs, _progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_csv(rows, settings.rubric, args.out)
+    feedback = args.feedback or args.out.parent / "feedback"
+    write_feedback(rows, settings.rubric, mode.name, feedback)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    summary = "、".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    print(f"完成 (done)：{summary}｜CSV：{args.out}｜回饋 (feedback)：{feedback}/", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

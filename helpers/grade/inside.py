@@ -1,0 +1,145 @@
+"""What runs inside the sandbox: the notebook runner and the model evaluator.
+
+Each runs as its own process, started by :func:`inside_command` in isolated mode (``python -I``):
+the working folder, which the submission controls, is not on ``sys.path``; only the course's own
+``helpers`` is, so a ``helpers`` package planted in a submission cannot replace this code. Each
+prints one line, :data:`RESULT_MARK` followed by JSON, which :func:`last_result` reads back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from helpers.course import ROOT
+from helpers.data import load_cifar10
+from helpers.homework import inspect_model
+from helpers.modes import get_mode
+from helpers.training import accuracy
+
+RESULT_MARK = "GRADER-RESULT "
+#: Which error, raised by a cell, gives which status.
+ERROR_STATUS = {
+    "SyntaxError": "syntax_error",
+    "IndentationError": "syntax_error",
+    "NotImplementedError": "unfinished",
+    "MemoryError": "memory_limit",
+}
+
+
+def inside_command(*arguments: str) -> list[str]:
+    """``python -I`` running :func:`main` of this module with ``arguments``."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+        "from helpers.grade.inside import main; sys.exit(main())"
+    )
+    return [sys.executable, "-I", "-c", code, *arguments]
+
+
+def last_result(stdout: str) -> dict[str, Any] | None:
+    """The JSON of the last :data:`RESULT_MARK` line in ``stdout`` (None if there is none)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_MARK):
+            try:
+                return json.loads(line[len(RESULT_MARK) :])
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, Any]:
+    """Run every cell of the notebook at ``path`` in a fresh kernel; report how it ended.
+
+    Cells tagged ``raises-exception`` lose the tag: a TODO stub that still raises is an error here.
+    After ``output_cap`` bytes of output the kernel is interrupted.
+    """
+
+    class CappedClient(NotebookClient):
+        """Keeps at most ``output_cap`` bytes of output, then interrupts the kernel."""
+
+        def output(self, outs, msg, display_id, cell_index):  # type: ignore[no-untyped-def]
+            self.output_bytes = getattr(self, "output_bytes", 0) + len(json.dumps(msg.get("content", {})))
+            if self.output_bytes <= output_cap:
+                return super().output(outs, msg, display_id, cell_index)
+            if not getattr(self, "over_cap", False):
+                self.over_cap = True
+                self.interrupting = asyncio.ensure_future(self.km.interrupt_kernel())
+            return None
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "raises-exception" in tags:
+            cell.metadata["tags"] = [t for t in tags if t != "raises-exception"]
+    client = CappedClient(
+        nb,
+        timeout=int(timeout),
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    over_cap = {"status": "output_limit", "error": f"輸出超過 {output_cap:,} bytes (output over the cap)"}
+    try:
+        client.execute()
+    except CellTimeoutError:
+        return {"status": "timeout", "error": "儲存格執行超過時間限制 (a cell ran past the time limit)"}
+    except DeadKernelError as err:
+        return {"status": "kernel_died", "error": f"DeadKernelError: {str(err)[:300]}"}
+    except CellExecutionError as err:
+        if getattr(client, "over_cap", False):
+            return over_cap
+        ename, evalue = getattr(err, "ename", "Error"), getattr(err, "evalue", "")
+        return {"status": ERROR_STATUS.get(ename, "cell_error"), "error": f"{ename}: {evalue}"[:500]}
+    if getattr(client, "over_cap", False):
+        return over_cap
+    return {"status": "ok", "error": ""}
+
+
+def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
+    """Load a saved model (no custom code: ``safe_mode``) and measure it on the mode's test set."""
+    import keras  # noqa: PLC0415 - only this process needs Keras (seconds to import)
+
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - any failure to load is the submission's problem
+        return {"error": f"無法載入模型 (cannot load the model): {type(err).__name__}: {str(err)[:300]}"}
+    report = inspect_model(model)
+    result: dict[str, Any] = {
+        "input_shape": report.input_shape,
+        "output_shape": report.output_shape,
+        "params": report.params,
+        "layer_types": report.layer_types,
+        "test_accuracy": None,
+    }
+    if report.shapes_ok:
+        _, (x_test, y_test) = get_mode(mode).subset(load_cifar10())
+        result["test_accuracy"] = accuracy(model, x_test, y_test, batch_size=100)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``execute NOTEBOOK --timeout S --output-cap B`` or ``evaluate MODEL --mode M``."""
+    parser = argparse.ArgumentParser(prog="helpers.grade.inside")
+    commands = parser.add_subparsers(dest="command", required=True)
+    execute = commands.add_parser("execute")
+    execute.add_argument("notebook", type=Path)
+    execute.add_argument("--timeout", type=float, required=True)
+    execute.add_argument("--output-cap", type=int, required=True)
+    evaluate = commands.add_parser("evaluate")
+    evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("--mode", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "execute":
+        result = execute_notebook(args.notebook, args.timeout, args.output_cap)
+    else:
+        result = evaluate_model(args.model, args.mode)
+    print(RESULT_MARK + json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
