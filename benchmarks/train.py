@@ -119,6 +119,16 @@ def recipes() -> dict[str, Recipe]:
     }
 
 
+def backend_versions(keras: Any) -> dict[str, str]:
+    """Keras, its backend (TensorFlow or JAX with jaxlib) and Python versions."""
+    versions = {"keras": keras.__version__, "backend": keras.backend.backend()}
+    modules = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",)}
+    for name in modules.get(keras.backend.backend(), ()):
+        versions[name] = __import__(name).__version__
+    versions["python"] = platform.python_version()
+    return versions
+
+
 def time_to(epochs: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
     for record in epochs:
         if record["test_accuracy"] >= threshold:
@@ -133,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--train-size", type=int, default=None, help="stratified subset (quick checks)")
+    parser.add_argument("--test-size", type=int, default=None, help="stratified test subset (quick checks)")
     parser.add_argument(
         "--tta", action="store_true", help="also report flip test-time augmentation at the end"
     )
@@ -145,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import keras  # noqa: PLC0415
-    import tensorflow as tf  # noqa: PLC0415
 
     from helpers.data import load_cifar10, stratified_subset  # noqa: PLC0415
+    from helpers.device import device_policy  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
     from helpers.training import build  # noqa: PLC0415
 
@@ -156,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     (x_train, y_train), (x_test, y_test) = load_cifar10()
     if args.train_size:
         x_train, y_train = stratified_subset(x_train, y_train, args.train_size, seed=args.seed)
+    if args.test_size:
+        x_test, y_test = stratified_subset(x_test, y_test, args.test_size, seed=args.seed)
     data_loaded_s = time.monotonic() - PROCESS_START
     model = build(recipe.build)  # the course's device policy: mixed precision on a GPU
     result: dict[str, Any] = {
@@ -170,11 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "dataset": os.environ.get("CIFAR10_DIR") or "keras download/cache",
         "hardware": hardware_record(),
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": backend_versions(keras),
+        "precision": device_policy().precision,
         "data_loaded_s": round(data_loaded_s, 2),
         "epochs": [],
     }

@@ -1,4 +1,5 @@
-"""CIFAR-10 data: loading (also offline), class names, subsets, normalisation, tf.data pipelines.
+"""CIFAR-10 data: loading (also offline), class names, subsets, normalisation, input pipelines
+(tf.data on TensorFlow, a NumPy ``PyDataset`` on JAX or PyTorch).
 
 `load_cifar10()` returns exactly what `keras.datasets.cifar10.load_data()` returns:
 ``((x_train, y_train), (x_test, y_test))`` with uint8 NHWC images of shape ``(N, 32, 32, 3)``
@@ -445,12 +446,7 @@ def make_dataset(
     """
     import tensorflow as tf  # noqa: PLC0415
 
-    if normalization == "unit":
-        mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
-    elif normalization == "standardize":
-        mean, std = CIFAR10_MEAN, CIFAR10_STD
-    else:
-        raise ValueError(f"未知的正規化方法 / unknown normalisation method: {normalization!r}")
+    mean, std = _normalization(normalization)
     labels = np.asarray(y).reshape(-1).astype(np.int32)
     ds = tf.data.Dataset.from_tensor_slices((x, labels))
     if training:
@@ -472,3 +468,102 @@ def make_dataset(
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def numpy_flip_crop(images: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
+    """The NumPy twin of :func:`random_flip_crop`, for backends without TensorFlow (JAX, PyTorch).
+
+    Each image of the batch ``(B, H, W, C)`` is flipped left-right with probability 1/2, padded by
+    ``pad`` pixels of reflection and cropped back at a random offset (0 … 2·pad in each axis,
+    uniform): the same distribution as the tf.data path, vectorised over the batch.
+    """
+    batch, height, width = images.shape[:3]
+    flip = rng.random(batch) < 0.5
+    out = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
+    if pad == 0:
+        return out
+    padded = np.pad(out, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    dy = rng.integers(0, 2 * pad + 1, size=batch)
+    dx = rng.integers(0, 2 * pad + 1, size=batch)
+    rows = dy[:, None] + np.arange(height)[None, :]
+    cols = dx[:, None] + np.arange(width)[None, :]
+    index = np.arange(batch)[:, None, None]
+    return padded[index, rows[:, :, None], cols[:, None, :]]
+
+
+def array_batches(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 32,
+    *,
+    training: bool = False,
+    augment: bool = False,
+    seed: int = 0,
+    normalization: str = "unit",
+    one_hot: bool = False,
+) -> Any:
+    """The same batches as :func:`make_dataset`, as a ``keras.utils.PyDataset`` of NumPy arrays.
+
+    For Keras on JAX or PyTorch, where tf.data is not there: shuffled differently every epoch
+    (reproducibly for ``seed``), normalised to float32, and with ``augment=True`` flipped and
+    pad-cropped by :func:`numpy_flip_crop`. A callable augmentation (tf.data only) is refused.
+    """
+    import keras  # noqa: PLC0415 - slow import
+
+    if callable(augment):
+        raise NotImplementedError(
+            "自訂的資料增強函式只能用在 TensorFlow 的 tf.data 管線；其他後端請用 augment=True。\n"
+            "A custom augmentation function needs the TensorFlow backend (tf.data); use augment=True."
+        )
+    mean, std = _normalization(normalization)
+    labels = np.asarray(y).reshape(-1).astype(np.int32)
+
+    class ArrayBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch = 0
+            self.order = self._order()
+
+        def _order(self) -> np.ndarray:
+            if not training:
+                return np.arange(len(labels))
+            return np.random.default_rng([seed, self.epoch]).permutation(len(labels))
+
+        def __len__(self) -> int:
+            return -(-len(labels) // batch_size)
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            chosen = self.order[index * batch_size : (index + 1) * batch_size]
+            images = x[chosen]
+            if augment:
+                images = numpy_flip_crop(images, np.random.default_rng([seed, self.epoch, index]))
+            floats = (images.astype(np.float32) / 255.0 - mean) / std
+            batch_labels = labels[chosen]
+            if one_hot:
+                return floats, np.eye(NUM_CLASSES, dtype=np.float32)[batch_labels]
+            return floats, batch_labels
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self.order = self._order()
+
+    return ArrayBatches()
+
+
+def _normalization(method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (mean, std) for ``"unit"`` (0 and 1) or ``"standardize"`` (CIFAR-10's)."""
+    if method == "unit":
+        return np.zeros(3, np.float32), np.ones(3, np.float32)
+    if method == "standardize":
+        return np.asarray(CIFAR10_MEAN, np.float32), np.asarray(CIFAR10_STD, np.float32)
+    raise ValueError(f"未知的正規化方法 / unknown normalisation method: {method!r}")
+
+
+def training_batches(x: np.ndarray, y: np.ndarray, batch_size: int = 32, **options: Any) -> Any:
+    """The input pipeline for the running Keras backend: :func:`make_dataset` (tf.data) on
+    TensorFlow, :func:`array_batches` (NumPy) on any other backend. Same options."""
+    import keras  # noqa: PLC0415 - slow import
+
+    if keras.backend.backend() == "tensorflow":
+        return make_dataset(x, y, batch_size, **options)
+    return array_batches(x, y, batch_size, **options)

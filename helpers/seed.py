@@ -1,4 +1,4 @@
-"""One place that makes runs reproducible: Python, NumPy and TensorFlow seeded together.
+"""One place that makes runs reproducible: Python, NumPy and the Keras backend seeded together.
 
 Used in notebooks 01, 02, 03, 04, 05, 06, 07.
 """
@@ -23,10 +23,13 @@ def set_seed(seed: int = DEFAULT_SEED, *, deterministic: bool | None = None) -> 
         The seed, so a notebook can print what it used.
     """
     import keras  # noqa: PLC0415 - TensorFlow is slow to import
-    import tensorflow as tf  # noqa: PLC0415
 
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses started from here on
     keras.utils.set_random_seed(seed)
+    if keras.backend.backend() != "tensorflow":
+        return seed  # JAX's random numbers come from explicit keys: repeatable as they are
+    import tensorflow as tf  # noqa: PLC0415
+
     if deterministic is None:
         deterministic = not tf.config.list_physical_devices("GPU")
     if deterministic:

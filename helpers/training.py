@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from helpers.data import Augmentation, Split, make_dataset
+from helpers.data import Augmentation, Split, training_batches
 from helpers.device import device_policy
 from helpers.modes import RunMode
 from helpers.seed import set_seed
@@ -43,7 +43,8 @@ class TrainResult:
 
 
 def build(builder: Callable[[], keras.Model]) -> keras.Model:
-    """Call a model builder under this device's precision: ``mixed_float16`` on a GPU, else float32.
+    """Call a model builder under this device's precision (:func:`helpers.device.device_policy`:
+    ``mixed_float16`` on a GPU with TensorFlow, ``mixed_bfloat16`` with JAX, else float32).
 
     Only the layers built here get the policy, so NumPy-vs-Keras checks elsewhere in a notebook
     stay in float32. Builders keep their output layer in float32.
@@ -53,7 +54,7 @@ def build(builder: Callable[[], keras.Model]) -> keras.Model:
     if not device_policy().mixed_precision:
         return builder()
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16")
+    keras.config.set_dtype_policy(device_policy().precision)
     try:
         return builder()
     finally:
@@ -142,10 +143,10 @@ def train(
         run_backup = Path(backup_dir) / settings
         callbacks.append(keras.callbacks.BackupAndRestore(str(run_backup)))
     one_hot = bool(label_smoothing)
-    train_ds = make_dataset(
+    train_ds = training_batches(
         x_train, y_train, batch_size, training=True, augment=augment, seed=seed, one_hot=one_hot
     )
-    test_ds = make_dataset(x_test, y_test, 512, one_hot=one_hot)
+    test_ds = training_batches(x_test, y_test, 512, one_hot=one_hot)
     start = time.perf_counter()
     history = model.fit(
         train_ds, epochs=epochs, validation_data=test_ds, verbose=verbose, shuffle=False, callbacks=callbacks

@@ -361,3 +361,73 @@ def test_augmented_pipeline_changes_every_epoch_but_repeats_with_seed() -> None:
     assert not np.array_equal(first, second)
     fresh = next(iter(make_dataset(x, y, batch_size=16, augment=True, seed=5)))[0].numpy()
     np.testing.assert_array_equal(first, fresh)
+
+
+def _crop_offsets(batch: np.ndarray, source: np.ndarray, pad: int = 4) -> list[tuple[bool, int, int]]:
+    """For each augmented image: (flipped?, dy, dx) of the crop it is, found by search."""
+    found = []
+    for out, image in zip(batch, source, strict=True):
+        options = []
+        for flipped in (False, True):
+            padded = np.pad(image[:, ::-1] if flipped else image, ((pad, pad), (pad, pad), (0, 0)), "reflect")
+            options += [
+                (flipped, dy, dx)
+                for dy in range(2 * pad + 1)
+                for dx in range(2 * pad + 1)
+                if np.array_equal(padded[dy : dy + 32, dx : dx + 32], out)
+            ]
+        assert options, "every output is a flip-and-crop of its input"
+        found.append(options[0])
+    return found
+
+
+def test_numpy_and_tf_augmentation_draw_from_the_same_distribution() -> None:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(400, 32, 32, 3), dtype=np.uint8)
+    by_numpy = data.numpy_flip_crop(images, np.random.default_rng(1))
+    by_tf = data.random_flip_crop(tf.constant(images), tf.constant([1, 2])).numpy()
+    assert by_numpy.shape == by_tf.shape == images.shape and by_numpy.dtype == images.dtype
+    for batch in (by_numpy, by_tf):
+        offsets = np.array([(f, dy, dx) for f, dy, dx in _crop_offsets(batch, images)], dtype=float)
+        assert 0.4 < offsets[:, 0].mean() < 0.6, "flipped about half the time"
+        assert 3.4 < offsets[:, 1].mean() < 4.6 and 3.4 < offsets[:, 2].mean() < 4.6, "offsets 0..8, mean 4"
+        assert set(offsets[:, 1]) == set(range(9)), "every offset occurs"
+    again = data.numpy_flip_crop(images, np.random.default_rng(1))
+    assert np.array_equal(by_numpy, again), "same generator seed, same batch"
+
+
+def test_array_batches_match_the_tf_pipeline_without_augmentation() -> None:
+    x = np.random.default_rng(2).integers(0, 256, size=(70, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(70) % 10
+    batches = data.array_batches(x, y, 32, normalization="standardize")
+    pipeline = list(data.make_dataset(x, y, 32, normalization="standardize"))
+    assert len(batches) == len(pipeline) == 3
+    for (images, labels), (tf_images, tf_labels) in zip(
+        [batches[i] for i in range(3)], pipeline, strict=True
+    ):
+        np.testing.assert_allclose(images, tf_images.numpy(), rtol=1e-6, atol=1e-6)
+        assert np.array_equal(labels, tf_labels.numpy()) and labels.dtype == np.int32
+    hot = data.array_batches(x, y, 32, one_hot=True)[0][1]
+    assert hot.shape == (32, 10) and np.array_equal(hot.argmax(1), y[:32])
+
+
+def test_array_batches_reshuffle_each_epoch_reproducibly() -> None:
+    x = np.arange(40, dtype=np.uint8).reshape(40, 1, 1, 1).repeat(32, 1).repeat(32, 2).repeat(3, 3)
+    y = np.arange(40) % 10
+
+    def epochs(seed: int) -> list[list[int]]:
+        batches = data.array_batches(x, y, 40, training=True, augment=True, seed=seed)
+        seen = []
+        for _ in range(2):
+            images, _ = batches[0]
+            seen.append(np.rint(images[:, 0, 0, 0] * 255).astype(int).tolist())
+            batches.on_epoch_end()
+        return seen
+
+    first, second = epochs(3)
+    assert sorted(first) == sorted(second) == list(range(40)) and first != second
+    assert epochs(3) == [first, second] and epochs(4) != [first, second]
+    with pytest.raises(NotImplementedError, match="TensorFlow"):
+        data.array_batches(x, y, 8, augment=lambda images, seed: images)

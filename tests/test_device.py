@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import keras
+
 from helpers.device import (
     DevicePolicy,
     cpu_name,
@@ -24,8 +26,14 @@ def test_policy_for_a_cpu_and_for_a_gpu() -> None:
     )
 
 
+def test_jax_always_compiles_and_uses_bfloat16_on_a_gpu() -> None:
+    assert policy_for([], "jax") == DevicePolicy(mixed_precision=False, jit_compile=True, precision="float32")
+    assert policy_for(["NVIDIA H200"], "jax").precision == "mixed_bfloat16"
+
+
 def test_this_machine_gets_the_policy_of_its_gpus() -> None:
-    assert device_policy() == policy_for(gpu_names())  # right on a CPU machine and on a GPU machine
+    # right on a CPU machine and on a GPU machine
+    assert device_policy() == policy_for(gpu_names(), keras.backend.backend())
 
 
 def test_build_uses_the_policy_and_keeps_the_output_in_float32() -> None:
