@@ -92,11 +92,13 @@ def plot_grid(
     title: str | None = None,
     cmap: str | None = None,
     size: float = 1.5,
+    value_range: tuple[float, float] | None = None,
 ):
     """A grid of images (H×W gray or H×W×3 colour), each with an optional title.
 
     uint8 images are drawn on 0–255, one-channel float images with their own range
-    (so feature maps and filters with negative values still show). Returns the Figure.
+    (so feature maps and filters with negative values still show), or all on one shared
+    ``value_range`` (so that their brightness can be compared). Returns the Figure.
     """
 
     use_chinese_font()
@@ -112,7 +114,7 @@ def plot_grid(
         if image.ndim == 3 and image.shape[-1] == 1:
             image = image[..., 0]
         if image.ndim == 2:
-            vmin, vmax = (0, 255) if image.dtype == np.uint8 else (None, None)
+            vmin, vmax = (0, 255) if image.dtype == np.uint8 else (value_range or (None, None))
             ax.imshow(image, cmap=cmap or "gray", vmin=vmin, vmax=vmax, interpolation="nearest")
         else:
             ax.imshow(image, interpolation="nearest")

@@ -90,6 +90,10 @@ def test_grid_and_curves_render_cleanly(restore_rc) -> None:
     grid = plot_grid(maps, ["特徵圖 0", "特徵圖 1", "特徵圖 2"], cols=2, cmap="viridis")
     assert len([ax for ax in grid.axes if ax.images]) == 3
     assert render(grid) == []
+    own = [ax.images[0].get_clim() for ax in grid.axes if ax.images]
+    assert len(set(own)) == 3, "by default each map uses its own range"
+    shared = plot_grid(maps, cols=3, value_range=(0.0, 5.0))
+    assert {ax.images[0].get_clim() for ax in shared.axes if ax.images} == {(0.0, 5.0)}
     figure = plot_curves({"有 BN": [[0.3, 0.5], [0.35, 0.55]], "沒有 BN": [[0.2, 0.4]]}, "準確率")
     ax = figure.axes[0]
     assert [line.get_label() for line in ax.lines] == ["有 BN", "沒有 BN"]

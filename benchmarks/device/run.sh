@@ -6,7 +6,7 @@
 #   bash benchmarks/device/run.sh                # there (carry .whl and .device-data); result in $OUT
 #
 # Steps, each timed in the log: install the wheels of .whl/ (Keras and the small packages the
-# machine lacks) into /tmp/site; decode the offline CIFAR-10 copy of .device-data/ (unless
+# machine lacks) into /tmp/site, when PYTHON has no Keras; decode the offline CIFAR-10 copy of .device-data/ (unless
 # CIFAR10_DIR is set); train for EPOCHS epochs with flip TTA at the end; write the JSON record
 # (benchmarks/train.py's format) to OUT. Settings (environment): EPOCHS (18), OUT
 # (benchmarks/results), TRAIN_SIZE / TEST_SIZE (stratified subsets, for a quick check), PYTHON.
@@ -20,7 +20,8 @@ out="${OUT:-benchmarks/results}"
 mkdir -p "${out}"
 say() { echo "[device $(( $(date +%s) - t0 )) s] $*"; }
 
-if compgen -G ".whl/*.whl" >/dev/null; then
+has_keras() { "${python}" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("keras") is None)'; }
+if ! has_keras && compgen -G ".whl/*.whl" >/dev/null; then
   "${python}" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl
   export PYTHONPATH="/tmp/site${PYTHONPATH:+:${PYTHONPATH}}"
