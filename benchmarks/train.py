@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers.device import hardware_record
+from helpers.device import hardware_record, software_versions
 
 PROCESS_START = time.monotonic()
 THRESHOLDS = (0.75, 0.79, 0.80, 0.94)
@@ -119,16 +118,6 @@ def recipes() -> dict[str, Recipe]:
     }
 
 
-def backend_versions(keras: Any) -> dict[str, str]:
-    """Keras, its backend (TensorFlow or JAX with jaxlib) and Python versions."""
-    versions = {"keras": keras.__version__, "backend": keras.backend.backend()}
-    modules = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",)}
-    for name in modules.get(keras.backend.backend(), ()):
-        versions[name] = __import__(name).__version__
-    versions["python"] = platform.python_version()
-    return versions
-
-
 def time_to(epochs: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
     for record in epochs:
         if record["test_accuracy"] >= threshold:
@@ -183,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "dataset": os.environ.get("CIFAR10_DIR") or "keras download/cache",
         "hardware": hardware_record(),
-        "versions": backend_versions(keras),
+        "versions": software_versions(),
         "precision": device_policy().precision,
         "data_loaded_s": round(data_loaded_s, 2),
         "epochs": [],

@@ -380,14 +380,9 @@ def stratified_subset(
 def normalize(x: np.ndarray, method: str = "unit") -> np.ndarray:
     """Turn uint8 pixels into float32: ``"unit"`` scales to [0, 1]; ``"standardize"`` also
     subtracts the CIFAR-10 channel mean and divides by the channel standard deviation."""
+    mean, std = _normalization(method)
     scaled = np.asarray(x, dtype=np.float32) / np.float32(255.0)
-    if method == "unit":
-        return scaled
-    if method == "standardize":
-        mean = np.asarray(CIFAR10_MEAN, dtype=np.float32)
-        std = np.asarray(CIFAR10_STD, dtype=np.float32)
-        return (scaled - mean) / std
-    raise ValueError(f"未知的正規化方法 / unknown normalisation method: {method!r}")
+    return scaled if method == "unit" else (scaled - mean) / std
 
 
 # --------------------------------------------------------------------------------------
@@ -515,7 +510,7 @@ def array_batches(
             "自訂的資料增強函式只能用在 TensorFlow 的 tf.data 管線；其他後端請用 augment=True。\n"
             "A custom augmentation function needs the TensorFlow backend (tf.data); use augment=True."
         )
-    mean, std = _normalization(normalization)
+    _normalization(normalization)  # an unknown method fails here, not at the first batch
     labels = np.asarray(y).reshape(-1).astype(np.int32)
 
     class ArrayBatches(keras.utils.PyDataset):
@@ -537,7 +532,7 @@ def array_batches(
             images = x[chosen]
             if augment:
                 images = numpy_flip_crop(images, np.random.default_rng([seed, self.epoch, index]))
-            floats = (images.astype(np.float32) / 255.0 - mean) / std
+            floats = normalize(images, normalization)
             batch_labels = labels[chosen]
             if one_hot:
                 return floats, np.eye(NUM_CLASSES, dtype=np.float32)[batch_labels]

@@ -61,6 +61,23 @@ def hardware_record() -> dict[str, Any]:
     }
 
 
+#: The modules behind each Keras backend whose versions a run reports.
+BACKEND_MODULES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",)}
+
+
+def software_versions() -> dict[str, str]:
+    """Keras, its backend's modules (TensorFlow, or JAX and jaxlib) and Python, as a benchmark
+    record and the run report name them."""
+    import keras  # noqa: PLC0415 - slow import
+
+    backend = keras.backend.backend()
+    versions = {"keras": keras.__version__, "backend": backend}
+    for name in BACKEND_MODULES.get(backend, ()):
+        versions[name] = __import__(name).__version__
+    versions["python"] = platform.python_version()
+    return versions
+
+
 @dataclass(frozen=True)
 class DevicePolicy:
     """How models are built and compiled here: on a GPU, mixed precision and XLA; on a CPU, neither.

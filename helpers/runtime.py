@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from helpers.device import device_policy, gpu_names, hardware
+from helpers.device import device_policy, gpu_names, hardware, software_versions
 from helpers.modes import RunMode, get_mode
 from helpers.plots import use_chinese_font
 
@@ -80,16 +80,11 @@ def setup_notebook() -> RunMode:
 
 
 def _backend_versions() -> str:
-    """``TensorFlow 2.21.0｜Keras 3.15.1`` (or the JAX version when Keras runs on JAX)."""
-    import keras  # noqa: PLC0415
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf  # noqa: PLC0415
-
-        return f"TensorFlow {tf.__version__}｜Keras {keras.__version__}"
-    module = __import__(backend)
-    return f"{backend} {getattr(module, '__version__', '?')}｜Keras {keras.__version__}"
+    """``TensorFlow 2.21.0｜Keras 3.15.1`` (``JAX …｜jaxlib …｜Keras …`` when Keras runs on JAX)."""
+    versions = software_versions()
+    names = {"tensorflow": "TensorFlow", "jax": "JAX", "jaxlib": "jaxlib", "torch": "PyTorch"}
+    parts = [f"{label} {versions[key]}" for key, label in names.items() if key in versions]
+    return "｜".join([*parts, f"Keras {versions['keras']}"])
 
 
 def run_report(mode: RunMode | None = None) -> str:

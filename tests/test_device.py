@@ -7,6 +7,7 @@ import os
 import keras
 
 from helpers.device import (
+    BACKEND_MODULES,
     DevicePolicy,
     cpu_name,
     device_policy,
@@ -14,6 +15,7 @@ from helpers.device import (
     hardware,
     hardware_record,
     policy_for,
+    software_versions,
 )
 from helpers.models import small_cnn
 from helpers.training import build
@@ -47,5 +49,8 @@ def test_hardware_names_cpu_cores_and_gpus() -> None:
     line = hardware()
     assert cpu_name() in line and f"{os.cpu_count()} 核心 (cores)" in line
     assert ("GPU：" in line) == bool(gpu_names())
+    versions = software_versions()
+    assert versions["backend"] == keras.backend.backend() and versions["keras"] == keras.__version__
+    assert set(BACKEND_MODULES[versions["backend"]]) <= set(versions) and "python" in versions
     record = hardware_record()
     assert record["cpu_count"] == os.cpu_count() and record["gpus"] == gpu_names()
