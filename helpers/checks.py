@@ -112,7 +112,7 @@ def check_grayscale(gray: Any, batch: np.ndarray) -> Feedback:
             return passed("形狀與數值都像灰階影像。 (Shape and values of a grayscale image.)")
     return failed(
         "形狀對了，但數值不像灰階。 (Right shape, but the values are not grayscale.)",
-        "灰階是 R、G、B 三個通道的加權平均；可以用 tf.image.rgb_to_grayscale。",
+        "灰階是 R、G、B 三個通道的加權平均：每個像素的三個數字各乘上一個權重再相加（權重加起來是 1）。",
     )
 
 
@@ -133,7 +133,7 @@ def check_one_hot(one_hot: Any, labels: np.ndarray) -> Feedback:
     if not (array.argmax(axis=1) == flat).all():
         return failed(
             "1 放錯位置了。 (The 1 is in the wrong column.)",
-            "第 i 列的 1 要放在第 labels[i] 欄；可以用 keras.utils.to_categorical。",
+            "第 i 列的 1 要放在第 labels[i] 欄；np.eye(類別數) 的第 k 列就是類別 k 的 one-hot 向量。",
         )
     return passed("每一列都在正確的類別放了 1。 (Every row marks its class.)")
 
@@ -271,4 +271,238 @@ def check_softmax(answer: Any, logits: Any) -> Feedback:
     return failed(
         "加起來是 1，但數值不對。 (They sum to 1 but the values are off.)",
         "softmax 是 exp(z_i) / Σ exp(z_j)；不是 z_i / Σ z_j。",
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _call(fn: Any, *args: Any) -> tuple[Any, str | None]:
+    """``fn(*args)``, or the error it raised as text (a student's function may fail)."""
+    if not callable(fn):
+        return None, "答案要是一個函式 (a function)。"
+    try:
+        return fn(*args), None
+    except Exception as err:  # noqa: BLE001 - any error in the student's code is feedback
+        return None, f"{type(err).__name__}: {err}"[:200]
+
+
+#: Cases for :func:`check_conv_output_size`: (size, kernel, stride, padding).
+CONV_CASES = tuple(
+    (size, kernel, stride, padding)
+    for size in (5, 7, 8, 28, 31, 32)
+    for kernel in (1, 3, 5)
+    for stride in (1, 2, 3)
+    for padding in ("valid", "same")
+    if kernel <= size
+)
+
+
+def check_conv_output_size(fn: Any) -> Feedback:
+    """Exercise: ``fn(size, kernel, stride, padding)`` gives the output height of a Conv2D, for
+    every case in :data:`CONV_CASES`, checked against Keras itself."""
+    import keras  # noqa: PLC0415
+
+    for size, kernel, stride, padding in CONV_CASES:
+        layer = keras.layers.Conv2D(1, kernel, strides=stride, padding=padding)
+        expected = int(layer.compute_output_shape((1, size, size, 1))[1])
+        answer, error = _call(fn, size, kernel, stride, padding)
+        case = f"conv_output_size({size}, {kernel}, {stride}, {padding!r})"
+        if error:
+            return failed(f"{case} 出錯了 (raised)：{error}", "函式要接受四個參數並回傳一個整數。")
+        if not _is_int(answer):
+            return failed(
+                f"{case} 回傳了 {answer!r}，不是整數。 (Not an integer.)",
+                "用 // 做整數除法，或用 math.ceil。",
+            )
+        if int(answer) != expected:
+            hint = (
+                "padding='same' 時，輸出只和 H 與 S 有關（會補 0 讓卷積核放得下）。"
+                if padding == "same"
+                else "padding='valid' 時不補 0：卷積核要整個放在影像裡面，每次移動 S 格。"
+            )
+            return failed(f"{case} 算出 {answer}，和 Keras 不同。 (Differs from Keras.)", hint)
+    return passed(
+        f"{len(CONV_CASES)} 種情況都和 Keras 一樣。 (Matches Keras in all {len(CONV_CASES)} cases.)"
+    )
+
+
+def check_moving_average_steps(answer: Any, momentum: float, share: float = 0.01) -> Feedback:
+    """Exercise: the fewest update steps after which the initial value's weight in a moving
+    average with ``momentum`` is below ``share`` (it is ``momentum ** steps``)."""
+    if not _is_int(answer) or int(answer) < 1:
+        return failed(
+            "答案要是一個正整數（步數）。 (A positive integer: a number of steps.)",
+            "一步更新後初始值還剩 momentum 倍。",
+        )
+    steps = int(answer)
+    if momentum**steps < share <= momentum ** (steps - 1):
+        return passed(f"{steps} 步之後，初始值的比重才低於 {share:.0%}。 (Right number of steps.)")
+    if momentum**steps >= share:
+        return failed(
+            "步數太少：初始值的比重還不夠小。 (Too few steps.)",
+            "每一步初始值的比重乘上 momentum；要乘幾次才小於門檻？",
+        )
+    return failed(
+        "步數太多：更早就已經低於門檻了。 (Too many steps: it drops below earlier.)",
+        "找「第一個」低於門檻的步數。",
+    )
+
+
+def check_bn_params(total: Any, trainable: Any, channels: int) -> Feedback:
+    """Exercise: the parameters of a BatchNormalization on ``channels`` channels, all and trainable."""
+    import keras  # noqa: PLC0415
+
+    layer = keras.layers.BatchNormalization()
+    layer.build((None, 8, 8, channels))
+    expected_total = layer.count_params()
+    expected_trainable = sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
+    if not (_is_int(total) and _is_int(trainable)):
+        return failed("兩個答案都要是整數。 (Both answers must be integers.)", "參數量是整數。")
+    if int(total) == expected_total and int(trainable) == expected_trainable:
+        return passed("BN 的參數量與可訓練的部分都對。 (Both counts are right.)")
+    if int(total) != expected_total:
+        return failed(
+            "全部參數量不對。 (Wrong total.)",
+            "BN 對每個通道各存 γ、β、移動平均、移動變異數；全部都算在 count_params 裡。",
+        )
+    return failed(
+        "可訓練的參數量不對。 (Wrong trainable count.)",
+        "移動平均與移動變異數不是梯度下降學來的，是訓練時順便更新的統計量。",
+    )
+
+
+def check_pooling_stack(
+    stack: Any, input_shape: tuple[int, int, int], target: tuple[int, int, int]
+) -> Feedback:
+    """Exercise: a list of Keras layers, with at least one pooling layer, that turns
+    ``input_shape`` into ``target``."""
+    try:
+        kinds = [type(layer).__name__ for layer in stack]
+        shape = _keras_output_shape(list(stack), input_shape)
+    except Exception as err:  # noqa: BLE001 - the student's layers may not fit together
+        return failed(
+            f"這些層組不起來 (cannot build)：{type(err).__name__}", "要是一個 list，裡面放 Keras 層。"
+        )
+    if not any(kind in ("MaxPooling2D", "AveragePooling2D") for kind in kinds):
+        return failed("裡面沒有池化層。 (No pooling layer.)", "這一題要用池化縮小高與寬。")
+    if shape == tuple(target):
+        return passed(f"{input_shape} → {shape}，符合目標。 (Meets the target shape.)")
+    if shape[-1] != target[-1]:
+        return failed(
+            f"輸出是 {shape}：通道數不對。 (Wrong channels.)", "通道數由最後一個卷積層的 filters 決定。"
+        )
+    return failed(
+        f"輸出是 {shape}：高或寬不對。 (Wrong height or width.)",
+        "每一次 2×2 池化把高與寬減半；padding='same' 的卷積不改變高與寬。",
+    )
+
+
+def _check_against_layer(fn: Any, layer: Any, shapes: tuple[tuple[int, ...], ...], what: str) -> Feedback:
+    rng = np.random.default_rng(0)
+    for shape in shapes:
+        x = rng.normal(size=shape).astype("float32")
+        expected = np.asarray(layer(x))
+        answer, error = _call(fn, x)
+        if error:
+            return failed(f"輸入形狀 {shape} 時出錯了 (raised)：{error}", "用 NumPy 的切片與 .max／.mean。")
+        try:
+            array = np.asarray(answer, dtype=np.float64)
+        except (TypeError, ValueError):
+            return failed("回傳值不是數字陣列。 (Not an array of numbers.)", "回傳一個 NumPy 陣列。")
+        if array.shape != expected.shape:
+            return failed(
+                f"輸入 {shape} 時輸出形狀是 {array.shape}，應該是 {expected.shape}。 (Wrong shape.)",
+                f"{what}：想一想哪些軸會變、哪些軸不變。",
+            )
+        if not np.allclose(array, expected, atol=1e-5):
+            return failed(
+                f"輸入 {shape} 時數值和 Keras 不同。 (Values differ from Keras.)",
+                f"{what}：檢查是對哪些軸計算。",
+            )
+    return passed(f"和 Keras 的 {type(layer).__name__} 結果相同。 (Matches Keras.)")
+
+
+def check_max_pool(fn: Any) -> Feedback:
+    """Exercise: ``fn(x)`` is 2×2 max pooling with stride 2 of an NHWC array (odd sizes drop the
+    last row or column, like Keras), checked against ``keras.layers.MaxPooling2D(2)``."""
+    import keras  # noqa: PLC0415
+
+    shapes = ((2, 4, 4, 3), (1, 6, 8, 2), (3, 5, 7, 4))
+    return _check_against_layer(fn, keras.layers.MaxPooling2D(2), shapes, "每個 2×2 的窗取最大值")
+
+
+def check_gap(fn: Any) -> Feedback:
+    """Exercise: ``fn(features)`` is global average pooling of an NHWC array, checked against Keras."""
+    import keras  # noqa: PLC0415
+
+    shapes = ((2, 4, 4, 3), (1, 6, 6, 64), (5, 1, 3, 2))
+    return _check_against_layer(
+        fn, keras.layers.GlobalAveragePooling2D(), shapes, "每張特徵圖在高與寬上取平均"
+    )
+
+
+def check_flatten_dense_params(answer: Any, input_shape: tuple[int, int, int]) -> Feedback:
+    """Exercise: the parameters of the Keras example's Dense(512) when its input images have
+    ``input_shape`` (the Flatten head grows with the image; the GAP head would not)."""
+    from helpers.models import keras_example_cnn  # noqa: PLC0415
+
+    expected = keras_example_cnn(input_shape=input_shape).get_layer("dense512").count_params()
+    if not _is_int(answer):
+        return failed("答案要是一個整數。 (An integer, please.)", "參數量是一個整數。")
+    if int(answer) == expected:
+        return passed("Dense(512) 的參數量正確：Flatten 頭隨影像變大而變大。 (Right.)")
+    return failed(
+        "數字不對。 (Wrong count.)",
+        "逐層算出最後一個池化層的輸出 (H, W, 64)："
+        "same 不改變大小、valid 的 3×3 卷積減 2、池化減半（無條件捨去）。",
+    )
+
+
+def check_cross_entropy(fn: Any) -> Feedback:
+    """Exercise: ``fn(logits, labels)`` is the mean cross-entropy from logits, numerically stable,
+    checked against ``SparseCategoricalCrossentropy(from_logits=True)``, also on extreme logits."""
+    import keras  # noqa: PLC0415
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    cases = (
+        (np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 2])),
+        (np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]]), np.array([1, 2])),
+    )
+    for logits, labels in cases:
+        expected = float(loss(labels, logits))
+        answer, error = _call(fn, logits, labels)
+        if error:
+            return failed(
+                f"出錯了 (raised)：{error}", "函式接受 logits (N, K) 與整數標籤 (N,)，回傳一個數字。"
+            )
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return failed("回傳值要是一個數字（批次的平均損失）。 (A single number.)", "最後對批次取平均。")
+        if not np.isfinite(value):
+            return failed(
+                "遇到很大的 logits 時結果是 inf 或 nan。 (Not stable for large logits.)",
+                "log(softmax(z)) = z − log Σ exp(z)；先減去每列的最大值再算 exp。",
+            )
+        if abs(value - expected) > 1e-3 * max(1.0, abs(expected)):
+            return failed(
+                "數值和 Keras 不同。 (Differs from Keras.)", "交叉熵是正確類別的 −log(機率)，再對批次平均。"
+            )
+    return passed("和 Keras 一樣，連很大的 logits 也穩定。 (Matches Keras, stable for large logits.)")
+
+
+def check_model_params(answer: Any, layers: list[Any], input_shape: tuple[int, ...]) -> Feedback:
+    """Exercise: the total parameters of ``layers`` on inputs of ``input_shape`` (counted by Keras)."""
+    import keras  # noqa: PLC0415
+
+    expected = keras.Sequential([keras.Input(shape=input_shape), *layers]).count_params()
+    if not _is_int(answer):
+        return failed("答案要是一個整數。 (An integer, please.)", "參數量是一個整數。")
+    if int(answer) == expected:
+        return passed("參數量正確。 (Right parameter count.)")
+    return failed(
+        "數字不對。 (Wrong count.)",
+        "逐層算：池化層沒有參數；Dense 的參數是 (輸入數 + 1)·輸出數，輸入數是前一層的輸出長度。",
     )

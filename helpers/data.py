@@ -29,6 +29,7 @@ import socket
 import tarfile
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -82,6 +83,8 @@ NETWORK_PROBE_TIMEOUT_S = 3.0
 DOWNLOAD_SOCKET_TIMEOUT_S = 60.0
 
 Split = tuple[np.ndarray, np.ndarray]
+#: Marks a batch file written without labels on purpose (the test batch of a grading copy).
+WITHHELD_KEY = b"labels_withheld"
 #: A batch augmentation for :func:`make_dataset`: ``(float images, seed [2]) -> images``.
 Augmentation = Callable[["tf.Tensor", "tf.Tensor"], "tf.Tensor"]
 
@@ -279,7 +282,7 @@ class _BatchUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
 
 
-def _read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_batch(file: Path) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         raw = file.read_bytes()
     except OSError as err:
@@ -290,8 +293,9 @@ def _read_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
     return _parse_batch(raw, str(file))
 
 
-def _parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decode one pickled batch into (images uint8 (n, 3, 32, 32), labels uint8 (n,))."""
+def _parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decode one pickled batch into (images uint8 (n, 3, 32, 32), labels uint8 (n,)); labels are
+    ``None`` for a batch written without them on purpose (:func:`write_withheld_copy`)."""
     damaged = (
         "解決方法：這個檔案可能下載或複製不完整，請刪掉整個資料夾後重新解壓或重新產生。",
         "Fix: the file is probably an incomplete download or copy; delete the folder and "
@@ -307,12 +311,20 @@ def _parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
         ) from None
     data = batch.get(b"data") if isinstance(batch, dict) else None
     labels = batch.get(b"labels") if isinstance(batch, dict) else None
-    if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072 or labels is None:
+    withheld = isinstance(batch, dict) and batch.get(WITHHELD_KEY) is True and labels is None
+    if (
+        not isinstance(data, np.ndarray)
+        or data.ndim != 2
+        or data.shape[1] != 3072
+        or (labels is None and not withheld)
+    ):
         raise CIFAR10Error(
             f"這不是 CIFAR-10 的批次檔（缺少 data 或 labels，或形狀不對）：{name}",
             f"Not a CIFAR-10 batch file (no data/labels, or data is not N x 3072): {name}",
             damaged,
         )
+    if withheld:  # a grading copy's test batch: images only (see write_withheld_copy)
+        return data.astype(np.uint8, copy=False).reshape(data.shape[0], 3, 32, 32), None
     label_array = np.asarray(labels)
     bad_range = label_array.size > 0 and (label_array.min() < 0 or label_array.max() >= NUM_CLASSES)
     if label_array.shape != (data.shape[0],) or bad_range:
@@ -325,14 +337,40 @@ def _parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
     return images, label_array.astype(np.uint8)
 
 
-def _assemble(batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Split, Split]:
-    def to_nhwc(parts: Iterable[tuple[np.ndarray, np.ndarray]]) -> Split:
+def _assemble(batches: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> tuple[Split, Split]:
+    def to_nhwc(parts: Iterable[tuple[np.ndarray, np.ndarray | None]]) -> Split:
         parts = list(parts)
-        images = np.concatenate([p[0] for p in parts]).transpose(0, 2, 3, 1)
-        labels = np.concatenate([p[1] for p in parts]).reshape(-1, 1)
-        return np.ascontiguousarray(images), labels
+        images = np.ascontiguousarray(np.concatenate([p[0] for p in parts]).transpose(0, 2, 3, 1))
+        if any(p[1] is None for p in parts):
+            return images, None  # type: ignore[return-value] - test labels withheld (grading)
+        return images, np.concatenate([p[1] for p in parts]).reshape(-1, 1)
 
-    return to_nhwc(batches[n] for n in TRAIN_BATCHES), to_nhwc([batches[TEST_BATCH]])
+    train = to_nhwc(batches[n] for n in TRAIN_BATCHES)
+    if train[1] is None:
+        raise CIFAR10Error("CIFAR-10 的訓練批次沒有標籤。", "The CIFAR-10 training batches have no labels.")
+    return train, to_nhwc([batches[TEST_BATCH]])
+
+
+def write_withheld_copy(data: tuple[Split, Split], root: Path) -> Path:
+    """Write ``root/cifar-10-batches-py`` in the official layout, but with a test batch that holds
+    the images only (no labels): the copy a homework submission's kernel gets while grading.
+    :func:`load_cifar10` reads it as usual and returns ``y_test`` as ``None``. Returns the folder.
+    """
+    (x_train, y_train), (x_test, _) = data
+    folder = Path(root) / FOLDER_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def rows(images: np.ndarray) -> np.ndarray:  # NHWC → the official N × 3072 (channel planes)
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2).reshape(len(images), -1))
+
+    for name, part in zip(
+        TRAIN_BATCHES, np.array_split(np.arange(len(x_train)), len(TRAIN_BATCHES)), strict=True
+    ):
+        batch = {b"data": rows(x_train[part]), b"labels": [int(v) for v in np.ravel(y_train[part])]}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))
+    test = {b"data": rows(x_test), WITHHELD_KEY: True}
+    (folder / TEST_BATCH).write_bytes(pickle.dumps(test, protocol=4))
+    return folder
 
 
 def _english(given_by: str) -> str:
@@ -344,18 +382,13 @@ def _english(given_by: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def stratified_subset(
-    x: np.ndarray, y: np.ndarray, size: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """A deterministic subset of ``size`` examples with (almost) the same count in every class.
+def stratified_indices(y: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``size`` examples with (almost) the same count in every class.
 
     Each class gets ``size // k`` examples (``k`` classes present), and the first
-    ``size % k`` classes one more. The chosen examples keep their original order, and the same
-    ``seed`` always picks the same examples.
+    ``size % k`` classes one more. The same ``seed`` always picks the same examples.
     """
     labels = np.asarray(y).reshape(-1)
-    if len(labels) != len(x):
-        raise ValueError(f"x 與 y 的數量不同 / x and y differ in length: {len(x)} vs {len(labels)}")
     if not 0 < size <= len(labels):
         raise ValueError(
             f"子集大小必須在 1 到 {len(labels)} 之間 / subset size must be 1..{len(labels)}: {size}"
@@ -373,8 +406,68 @@ def stratified_subset(
                 f"class {cls} has only {len(members)} examples, {need} requested"
             )
         chosen.append(rng.choice(members, size=need, replace=False))
-    index = np.sort(np.concatenate(chosen))
-    return x[index], np.asarray(y)[index]
+    return np.sort(np.concatenate(chosen))
+
+
+def _check_lengths(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    labels = np.asarray(y)
+    if len(labels) != len(x):
+        raise ValueError(f"x 與 y 的數量不同 / x and y differ in length: {len(x)} vs {len(labels)}")
+    return labels
+
+
+def stratified_subset(
+    x: np.ndarray, y: np.ndarray, size: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic subset of ``size`` examples with (almost) the same count in every class
+    (see :func:`stratified_indices`); the chosen examples keep their original order."""
+    labels = _check_lengths(x, y)
+    index = stratified_indices(labels, size, seed)
+    return x[index], labels[index]
+
+
+def validation_split(x: np.ndarray, y: np.ndarray, size: int, seed: int = 0) -> tuple[Split, Split]:
+    """Split a training set into ``(rest, validation)``: a stratified validation set of ``size``
+    examples (fixed by ``seed``) and every other example for training, both in their original order.
+
+    The validation set is what models, epochs and orders are chosen on; the test set stays untouched
+    until one final evaluation.
+    """
+    labels = _check_lengths(x, y)
+    held_out = stratified_indices(labels, size, seed)
+    keep = np.ones(len(labels), dtype=bool)
+    keep[held_out] = False
+    return (x[keep], labels[keep]), (x[held_out], labels[held_out])
+
+
+@dataclass(frozen=True)
+class CourseData:
+    """The three splits every notebook uses, made by :meth:`helpers.modes.RunMode.splits`.
+
+    ``train`` is what the model learns from; ``val`` (驗證集, a stratified part of the official
+    training set) is what training monitors and what models, epochs and orders are chosen on;
+    ``test`` (測試集, the official test set) is evaluated once, at the end, by
+    :func:`helpers.training.evaluate_test`. In a homework grading run ``test`` holds the images but
+    no labels (``None``): only the grader reads the true test labels.
+    """
+
+    train: Split
+    val: Split
+    test: tuple[np.ndarray, np.ndarray | None]
+
+    @property
+    def test_labels_withheld(self) -> bool:
+        return self.test[1] is None
+
+    def describe(self) -> str:
+        """One line: how many images each split holds."""
+        test = f"{len(self.test[0]):,}" + (
+            "（不含標籤 / labels withheld）" if self.test_labels_withheld else ""
+        )
+        return (
+            f"訓練集 (train) {len(self.train[0]):,} 張｜驗證集 (validation) {len(self.val[0]):,} 張｜"
+            f"測試集 (test) {test} 張"
+        )
 
 
 def normalize(x: np.ndarray, method: str = "unit") -> np.ndarray:

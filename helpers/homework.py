@@ -1,12 +1,12 @@
 """Homework 07: its rules, its self-checks, and the files a submission hands to the grader.
 
 The rules are public (students read them in the notebook): :data:`PARAM_BUDGET`, the run
-mode's accuracy target (:attr:`helpers.modes.RunMode.homework_target`), and the model contract
-checked by :func:`inspect_model`. The answers to the conceptual questions are not:
-:data:`QUESTIONS` holds only a salted SHA-256 digest of each answer, enough for
-:func:`check_answer` to say right or wrong. (A student who really wants
-to could still try every number against the digest; the instructor's grader re-checks the
-answers against the rubric kept with the solution, ``solutions/07_homework.rubric.json``.)
+mode's accuracy target (:attr:`helpers.modes.RunMode.homework_target`), the grading time limit
+(:attr:`helpers.modes.RunMode.grading_timeout_s` of the grading mode, :data:`GRADING_MODE`), and
+the model contract checked by :func:`inspect_model` (shapes, budget, BN, pooling, GAP head, not a
+course reference model). The questions (:data:`QUESTIONS`) are about the student's own model:
+their answers are not stored anywhere; the grader computes them from the saved model
+(:func:`model_facts`), and the notebook only checks that an answer has the right form.
 
 A submission leaves two files at fixed paths, relative to the notebook's folder, which
 ``python -m helpers.grade`` reads: :data:`MODEL_PATH` (the trained model) and
@@ -17,7 +17,6 @@ Used in notebooks 07.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 
 from helpers.checks import Feedback, failed, passed
 from helpers.data import IMAGE_SHAPE, NUM_CLASSES
-from helpers.modes import RunMode
+from helpers.modes import FULL, RunMode
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -58,12 +57,35 @@ JUSTIFICATION_KEY = "bn_order_reason"
 JUSTIFICATION_MIN_CHARS = 10
 
 
-@dataclass(frozen=True)
-class Question:
-    """A conceptual question: the answer's digest and a hint (the notebook shows the question)."""
+#: The mode the instructor grades in; its time limit is the one the notebook states.
+GRADING_MODE = FULL
 
-    digest: str
-    hint: str
+
+def grading_rules(mode: RunMode = GRADING_MODE) -> str:
+    """What the notebook prints near the top and before training: how it is graded, and the time."""
+    minutes = mode.grading_timeout_s / 60
+    return (
+        f"評分方式 (grading)：講師用 {mode.name} 模式從頭執行整本筆記本，時限 {minutes:.0f} 分鐘"
+        f"（{mode.grading_timeout_s:.0f} 秒，雙核心 CPU、沒有 GPU），超過時限就拿不到模型的分數。"
+        "評分時不提供測試集的標籤：選模型與 epoch 請看驗證集。\n"
+        f"(Graded in {mode.name} mode, whole notebook, time limit {minutes:.0f} min on a 2-core CPU "
+        "without a GPU; over the limit, no model points. Test labels are withheld while grading.)"
+    )
+
+
+def time_check(seconds: float, mode: RunMode = GRADING_MODE, safe_share: float = 0.6) -> str:
+    """How much of the grading time limit a training run used (warns above ``safe_share``)."""
+    share = seconds / mode.grading_timeout_s
+    line = (
+        f"訓練用了 {seconds / 60:.1f} 分鐘，是評分時限 {mode.grading_timeout_s / 60:.0f} 分鐘的 {share:.0%}"
+        f" (training used {share:.0%} of the grading time limit)"
+    )
+    if share > safe_share:
+        line += (
+            f"\n⚠️  超過 {safe_share:.0%}：評分的機器可能比你的慢，請減少 epoch 或縮小模型。"
+            f" (Over {safe_share:.0%}: the grading machine may be slower; train less.)"
+        )
+    return line
 
 
 def canonical(value: Any) -> str | None:
@@ -88,49 +110,55 @@ def canonical(value: Any) -> str | None:
     return None
 
 
-def digest(question_id: str, value: Any) -> str | None:
-    """The salted SHA-256 of an answer's canonical form (what :data:`QUESTIONS` stores)."""
-    text = canonical(value)
-    if text is None:
-        return None
-    return hashlib.sha256(f"cifar10-course/07/{question_id}/{text}".encode()).hexdigest()
+@dataclass(frozen=True)
+class Question:
+    """A question about the student's own model: the answer's form and a hint."""
+
+    form: str  # "shape" or "int"
+    hint: str
 
 
 QUESTIONS: dict[str, Question] = {
-    "conv_params": Question(
-        "d062b9f8ed4c5b648bc3c33f83287ae4b3c90b05d7fb30676621f718a3508007",
-        "Conv2D 的參數是 (K·K·C_in + 1)·C_out；+1 是每個輸出通道的偏差。",
+    "gap_input_shape": Question(
+        "shape",
+        "看你的模型裡每一次池化（或 strides）怎麼縮小高與寬，最後一個卷積有幾個通道。",
     ),
-    "output_shape": Question(
-        "2e3fc23c9df9171c80af9110e43d03fc38060f644cdfd802170bb7e40be8a369",
-        "valid 卷積的輸出大小是 floor((H − K) / S) + 1；通道數等於 filters。",
+    "head_params": Question(
+        "int",
+        "分類頭是 GAP 之後所有 Dense 層；Dense 的參數是 (輸入數 + 1) × 輸出數。",
     ),
-    "preact_order": Question(
-        "66e0ee61f771cd3e2f4588fa2e45f22e34215fbebf98ca2329cb7d65fbee3dbd",
-        "「預先激活」是指 BN 與 ReLU 在卷積「之前」。",
-    ),
-    "gap_head_params": Question(
-        "095804705a356f9e673a746c2a8cbbeb0a8b4b4e2ae490dcdafcccef216153ba",
-        "GAP 之後每個通道剩 1 個數字；Dense 的參數是 (輸入數 + 1)·輸出數。",
+    "head_params_at_64px": Question(
+        "int",
+        "想一想：輸入變大時，GAP 輸出的長度會不會改變？",
     ),
 }
 
 
-def check_answer(question_id: str, value: Any) -> Feedback:
-    """Self-check one conceptual answer against its digest; never shows the answer."""
+def record_answer(question_id: str, value: Any) -> Feedback:
+    """Check an answer's form only; the grader checks its value against the saved model.
+
+    No instant right/wrong here: the answer depends on your own model, and guessing until a ✅
+    appears would test nothing.
+    """
     if question_id not in QUESTIONS:
         return failed(
             f"沒有這一題：{question_id!r}。 (No such question.)", f"題目代號：{', '.join(QUESTIONS)}"
         )
     question = QUESTIONS[question_id]
-    if canonical(value) is None:
-        return failed(
-            "答案的型別不對：要是整數、整數的 tuple 或字串。 (An int, a tuple of ints or a string.)",
-            question.hint,
-        )
-    if digest(question_id, value) == question.digest:
-        return passed(f"{question_id} 答對了。 ({question_id} is right.)")
-    return failed(f"{question_id} 的答案不對。 ({question_id}: wrong answer.)", question.hint)
+    text = canonical(value)
+    well_formed = text is not None and text.replace(",", "").isdigit()
+    if question.form == "shape":
+        well_formed = well_formed and text.count(",") == 2
+    else:
+        well_formed = well_formed and "," not in text
+    if not well_formed:
+        form = "(H, W, C) 三個整數的 tuple" if question.form == "shape" else "一個整數"
+        return failed(f"{question_id} 的答案要是{form}。 (Wrong form of answer.)", question.hint)
+    return Feedback(
+        True,
+        f"📝 已記錄 {question_id} = {value!r}；評分程式會用你存下的模型核對。"
+        " (Recorded; the grader checks it against your saved model.)",
+    )
 
 
 @dataclass(frozen=True)
@@ -141,6 +169,8 @@ class ModelReport:
     output_shape: tuple[int | None, ...] | None
     params: int
     layer_types: tuple[str, ...]
+    #: The course reference model this architecture equals (:func:`reference_match`), if any.
+    reference: str | None = None
 
     @property
     def shapes_ok(self) -> bool:
@@ -157,6 +187,44 @@ class ModelReport:
     @property
     def batch_norm(self) -> bool:
         return "BatchNormalization" in self.layer_types
+
+    @property
+    def pooling(self) -> bool:
+        return any(kind in POOLING_LAYERS for kind in self.layer_types)
+
+
+#: Layer types that count as a pooling layer (GlobalAveragePooling2D does not: it is the head).
+POOLING_LAYERS = frozenset({"MaxPooling2D", "AveragePooling2D"})
+#: The course's reference models: handing one in is not a design (notebook 06 and benchmarks use them).
+REFERENCE_BUILDERS = ("fast_cnn", "resnet9")
+_REFERENCE_SIGNATURES: dict[str, tuple] = {}
+
+
+def reference_signatures() -> dict[str, tuple]:
+    """The signature of each course reference model (built once, on first use)."""
+    if not _REFERENCE_SIGNATURES:
+        from helpers import models  # noqa: PLC0415 - builds Keras models
+
+        for name in REFERENCE_BUILDERS:
+            _REFERENCE_SIGNATURES[name] = weight_signature(getattr(models, name)())
+    return _REFERENCE_SIGNATURES
+
+
+def reference_match(signature: tuple) -> str | None:
+    """The reference model whose layers with weights (types and weight shapes, in order) are the
+    same as ``signature``; layers without weights (activations, pooling, dropout) are ignored, so
+    adding or removing them does not hide a copy."""
+    if not signature:
+        return None
+    return next((name for name, sig in reference_signatures().items() if sig == signature), None)
+
+
+def weight_signature(model: Any) -> tuple:
+    return tuple(
+        (type(layer).__name__, tuple(tuple(int(d) for d in w.shape) for w in layer.weights))
+        for layer in _all_layers(model)
+        if layer.weights and not getattr(layer, "layers", None)
+    )
 
 
 def _all_layers(model: Any) -> list[Any]:
@@ -183,7 +251,24 @@ def inspect_model(model: keras.Model) -> ModelReport:
         output_shape=_shape_without_batch(getattr(model, "output_shape", None)),
         params=int(model.count_params()),
         layer_types=tuple(type(layer).__name__ for layer in _all_layers(model)),
+        reference=reference_match(weight_signature(model)),
     )
+
+
+def model_facts(model: keras.Model) -> dict[str, Any]:
+    """The answers to :data:`QUESTIONS` for this model (what the grader checks answers against):
+    the shape entering the last GlobalAveragePooling2D, and the parameters of every layer after
+    it (the head), which do not depend on the input size. Empty when the model has no GAP."""
+    layers = _all_layers(model)
+    gaps = [i for i, layer in enumerate(layers) if type(layer).__name__ == "GlobalAveragePooling2D"]
+    if not gaps:
+        return {}
+    gap = layers[gaps[-1]]
+    shape = _shape_without_batch(gap.input.shape)
+    head = sum(
+        int(layer.count_params()) for layer in layers[gaps[-1] + 1 :] if not getattr(layer, "layers", None)
+    )
+    return {"gap_input_shape": list(shape or ()), "head_params": head, "head_params_at_64px": head}
 
 
 def model_problems(report: ModelReport) -> list[tuple[str, str]]:
@@ -215,6 +300,22 @@ def model_problems(report: ModelReport) -> list[tuple[str, str]]:
         problems.append(
             ("模型裡沒有 BatchNormalization。 (No batch normalisation.)", "見筆記本 03 的卷積區塊。")
         )
+    if not report.pooling:
+        problems.append(
+            (
+                "模型裡沒有池化層（MaxPooling2D 或 AveragePooling2D）。 (No pooling layer.)",
+                "見筆記本 04：每個階段一次 2×2 的池化。",
+            )
+        )
+    if report.reference:
+        problems.append(
+            (
+                f"這是課程的參考模型 {report.reference}，不是你自己的設計：模型的分數是 0。"
+                f" (This is the course's reference model {report.reference}, not your design:"
+                " no model points.)",
+                "從 conv_block、small_cnn 或 Keras 內建的層開始，設計你自己的模型。",
+            )
+        )
     return problems
 
 
@@ -224,14 +325,20 @@ def check_model(model: keras.Model) -> Feedback:
     problems = model_problems(report)
     if not problems:
         return passed(
-            f"輸入輸出形狀、參數預算（{report.params:,} ≤ {PARAM_BUDGET:,}）、GAP 分類頭、BN 都符合。"
-            " (Shapes, budget, GAP head and BN all meet the rules.)"
+            f"輸入輸出形狀、參數預算（{report.params:,} ≤ {PARAM_BUDGET:,}）、BN、池化、GAP 分類頭都符合。"
+            " (Shapes, budget, BN, pooling and GAP head all meet the rules.)"
         )
     return failed("\n   ".join(p for p, _ in problems), " ".join(h for _, h in problems))
 
 
-def check_accuracy(accuracy: float, mode: RunMode) -> Feedback:
-    """Self-check the test accuracy against this run mode's target."""
+def check_accuracy(accuracy: float | None, mode: RunMode) -> Feedback:
+    """Self-check the test accuracy against this run mode's target (``None``: labels withheld)."""
+    if accuracy is None:
+        return Feedback(
+            True,
+            "ℹ️  評分中：測試準確率由評分程式用你存下的模型量測。"
+            " (Grading run: the grader measures the test accuracy of your saved model.)",
+        )
     target = mode.homework_target
     if accuracy >= target:
         return passed(f"測試準確率 {accuracy:.1%} ≥ 目標 {target:.0%}。 (Target reached.)")

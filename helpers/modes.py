@@ -2,14 +2,14 @@
 
 This module is the only place that reads the environment variable ``COURSE_MODE``
 (:data:`MODE_ENV_VAR`), and every number that depends on the mode lives on :class:`RunMode`:
-data sizes, the epoch cap, the homework's accuracy target and the grader's time limit. The setup
-cell of every notebook calls :func:`get_mode` once and hands the mode on (``MODE``); helpers take
-it as an argument instead of reading the environment again. Notebooks never hard-code epochs or
-data sizes; they ask the mode::
+data sizes (training, validation, test), the epoch cap, the homework's accuracy target and the
+grader's time limit. The setup cell of every notebook calls :func:`get_mode` once and hands the
+mode on (``MODE``); helpers take it as an argument instead of reading the environment again.
+Notebooks never hard-code epochs or data sizes; they ask the mode::
 
     mode = get_mode()
     epochs = mode.epochs(full=25)          # 25 in full mode, at most 2 in smoke mode
-    (x_train, y_train), (x_test, y_test) = mode.subset(load_cifar10())
+    data = mode.splits(load_cifar10())     # CourseData: train / val / test
     print(mode.describe())
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.data import Split, stratified_subset
+from helpers.data import CourseData, Split, stratified_subset, validation_split
 
 #: The environment variable that chooses the run mode.
 MODE_ENV_VAR = "COURSE_MODE"
@@ -31,7 +31,9 @@ class RunMode:
     """How much work a notebook does: data sizes and an epoch cap."""
 
     name: str
-    train_size: int | None  # None: the whole training set (50,000 images)
+    train_size: int | None  # None: all training images left after the validation split (45,000)
+    #: Images held out of the official training set for validation (stratified, fixed seed).
+    val_size: int
     test_size: int | None  # None: the whole test set (10,000 images)
     max_epochs: int | None  # None: as many epochs as the notebook asks for
     #: Test accuracy a homework-07 model must reach. Full mode is the real target; smoke mode
@@ -48,24 +50,34 @@ class RunMode:
         """How many repeated runs (seeds) for a notebook that wants ``full`` runs; 1 in smoke mode."""
         return full if self.max_epochs is None else 1
 
-    def subset(
-        self, data: tuple[Split, Split], seed: int = 0, full_train_size: int | None = None
-    ) -> tuple[Split, Split]:
-        """Shrink ``((x_train, y_train), (x_test, y_test))`` to this mode's sizes (stratified).
+    def splits(
+        self,
+        data: tuple[Split, Split | tuple[np.ndarray, None]],
+        seed: int = 0,
+        full_train_size: int | None = None,
+    ) -> CourseData:
+        """Train / validation / test splits of ``((x_train, y_train), (x_test, y_test))``.
 
-        ``full_train_size`` lets a notebook use fewer training images in full mode too (for
-        experiments that train many models); the smaller of it and the mode's size wins.
+        First :attr:`val_size` images (stratified, fixed by ``seed``) are held out of the official
+        training set for validation; then the rest is shrunk to this mode's training size, and the
+        test set to its test size (both stratified). ``full_train_size`` lets a notebook train on
+        fewer images in full mode too (experiments that train many models); the smaller of it and
+        the mode's size wins. The validation set is the same whatever the training size.
+        A test split without labels (``y_test`` is ``None``, a grading run) is shrunk by position.
         """
         (x_train, y_train), (x_test, y_test) = data
+        rest, val = validation_split(x_train, y_train, self.val_size, seed)
         sizes = [s for s in (self.train_size, full_train_size) if s is not None]
-        return (
-            _shrink(x_train, y_train, min(sizes) if sizes else None, seed),
-            _shrink(x_test, y_test, self.test_size, seed),
-        )
+        train = _shrink(*rest, min(sizes) if sizes else None, seed)
+        if y_test is None:
+            test: tuple[np.ndarray, np.ndarray | None] = (x_test[: self.test_size], None)
+        else:
+            test = _shrink(x_test, y_test, self.test_size, seed)
+        return CourseData(train=train, val=val, test=test)
 
     def describe(self) -> str:
         """One line a student reads: the mode and the sizes it uses."""
-        train = "全部 (all) 50,000" if self.train_size is None else f"{self.train_size:,}"
+        train = "全部 (all) 45,000" if self.train_size is None else f"{self.train_size:,}"
         test = "全部 (all) 10,000" if self.test_size is None else f"{self.test_size:,}"
         epochs = (
             "依筆記本設定 (as set by the notebook)"
@@ -74,7 +86,8 @@ class RunMode:
         )
         label = "完整 (full)" if self.name == "full" else "快速測試 (smoke)"
         return (
-            f"執行模式 (mode): {label}｜訓練張數 (train): {train}｜測試張數 (test): {test}｜epochs: {epochs}"
+            f"執行模式 (mode): {label}｜訓練 (train): {train}｜驗證 (validation): {self.val_size:,}｜"
+            f"測試 (test): {test}｜epochs: {epochs}"
         )
 
 
@@ -85,10 +98,22 @@ def _shrink(x: np.ndarray, y: np.ndarray, size: int | None, seed: int) -> Split:
 
 
 FULL = RunMode(
-    "full", train_size=None, test_size=None, max_epochs=None, homework_target=0.80, grading_timeout_s=1800.0
+    "full",
+    train_size=None,
+    val_size=5000,
+    test_size=None,
+    max_epochs=None,
+    homework_target=0.80,
+    grading_timeout_s=1800.0,
 )
 SMOKE = RunMode(
-    "smoke", train_size=1000, test_size=500, max_epochs=2, homework_target=0.15, grading_timeout_s=300.0
+    "smoke",
+    train_size=1000,
+    val_size=200,
+    test_size=500,
+    max_epochs=2,
+    homework_target=0.15,
+    grading_timeout_s=300.0,
 )
 MODES = {mode.name: mode for mode in (FULL, SMOKE)}
 

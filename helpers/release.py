@@ -1,15 +1,17 @@
 """Generate the student notebooks in ``notebooks/`` from the solution notebooks in ``solutions/``.
 
-Solution notebooks are the source. In a code cell, solution code sits between two marker lines::
+Solution notebooks are the source. In a code cell, solution code sits between two marker lines,
+after a line that names what the student defines::
 
+    # TODO：定義 nchw_shape（NCHW 形狀的 tuple）
     # BEGIN SOLUTION
     nchw_shape = (32, 3, 32, 32)
     # END SOLUTION
 
 In the student copy the markers and everything between them become, at the marker's
-indentation, a stub that raises::
+indentation, a stub that raises (the generic TODO line comes first only where no named one does)::
 
-    # TODO: 在這裡寫下你的程式碼 (write your code here)
+    # TODO：定義 nchw_shape（NCHW 形狀的 tuple）
     raise NotImplementedError("請完成這個練習 / complete this exercise")
 
 and the cell gets the tag ``raises-exception``, so nbval expects that error. Every output and
@@ -58,6 +60,9 @@ STUB = (
     'raise NotImplementedError("請完成這個練習 / complete this exercise")',
 )
 RAISES_TAG = "raises-exception"
+#: A solution region is preceded by a line naming what the student defines, e.g.
+#: ``# TODO：定義 nchw_shape``; the stub then keeps that line instead of the generic one.
+TODO_PREFIX = "# TODO："
 #: TensorFlow's C++ start-up log lines (stderr): noise in a committed solution notebook.
 _TF_LOG_LINE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} |To enable the following|$)")
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)(?P<marker># (?:BEGIN|END) SOLUTION)\s*$")
@@ -95,7 +100,8 @@ def strip_solution(source: str, where: str = "cell") -> tuple[str, bool]:
                 raise ReleaseError(f"{where}, line {number}: nested {BEGIN}")
             inside = match["indent"]
             found = True
-            out.extend(inside + stub_line for stub_line in STUB)
+            named = bool(out) and out[-1].strip().startswith(TODO_PREFIX)
+            out.extend(inside + stub_line for stub_line in (STUB[1:] if named else STUB))
         elif marker == END:
             if inside is None:
                 raise ReleaseError(f"{where}, line {number}: {END} without {BEGIN}")

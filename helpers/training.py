@@ -1,4 +1,10 @@
-"""Training with the course defaults, and comparisons of several models on one budget.
+"""Training with the course defaults, comparisons of several models on one budget, and the one
+final evaluation on the test set.
+
+Training monitors the validation split (``CourseData.val``, held out of the training set); the
+history keys ``val_loss`` / ``val_accuracy`` are Keras's names for it. Models, epochs and orders
+are chosen on it. The test set is read once, at the end, by :func:`evaluate_test` (or
+:func:`evaluate_test_all` for a comparison).
 
 Used in notebooks 02, 03, 05, 06, 07.
 """
@@ -14,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from helpers.data import Augmentation, Split, training_batches
+from helpers.data import Augmentation, CourseData, Split, training_batches
 from helpers.device import device_policy
 from helpers.modes import RunMode
 from helpers.seed import set_seed
@@ -32,13 +38,19 @@ class TrainResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
     seed: int = 0
+    #: The trained model, kept by :func:`compare` for the one final test evaluation.
+    model: Any = field(default=None, repr=False, compare=False)
+    #: Set by :func:`evaluate_test_all`, once, at the end.
+    test_accuracy: float | None = None
 
     @property
     def final_accuracy(self) -> float:
+        """Validation accuracy after the last epoch."""
         return self.history["val_accuracy"][-1]
 
     @property
     def best_accuracy(self) -> float:
+        """The best validation accuracy of any epoch."""
         return max(self.history["val_accuracy"])
 
 
@@ -109,9 +121,20 @@ def default_backup_dir(name: str, mode: RunMode) -> Path:
     return base / "backups" / mode.name / name
 
 
+def fit_splits(data: CourseData | tuple[Split, Split]) -> tuple[Split, Split]:
+    """``(train, validation)`` of a :class:`CourseData` (its test split is never used here).
+
+    A plain pair ``(train, monitored)`` is taken as it is: benchmarks pass the test set there to
+    record a per-epoch test-accuracy trace as a measurement, never to choose anything.
+    """
+    if isinstance(data, CourseData):
+        return data.train, data.val
+    return data
+
+
 def train(
     model: keras.Model,
-    data: tuple[Split, Split],
+    data: CourseData | tuple[Split, Split],
     *,
     epochs: int,
     batch_size: int = 128,
@@ -124,7 +147,8 @@ def train(
     backup_dir: str | Path | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> TrainResult:
-    """Compile ``model`` (see :func:`compile_model`) and train it, validating on the test split.
+    """Compile ``model`` (see :func:`compile_model`) and train it on ``data.train``, monitoring
+    ``data.val`` after every epoch (see :func:`fit_splits`). The test split is not touched.
 
     With ``backup_dir``, Keras's ``BackupAndRestore`` saves the training state after every epoch;
     running the same call again after an interruption resumes from the last finished epoch, and the
@@ -134,7 +158,7 @@ def train(
     """
     import keras  # noqa: PLC0415
 
-    (x_train, y_train), (x_test, y_test) = data
+    (x_train, y_train), (x_val, y_val) = fit_splits(data)
     compile_model(model, learning_rate, optimizer, label_smoothing)
     callbacks = list(callbacks or [])
     run_backup = None
@@ -146,10 +170,10 @@ def train(
     train_ds = training_batches(
         x_train, y_train, batch_size, training=True, augment=augment, seed=seed, one_hot=one_hot
     )
-    test_ds = training_batches(x_test, y_test, 512, one_hot=one_hot)
+    val_ds = training_batches(x_val, y_val, 512, one_hot=one_hot)
     start = time.perf_counter()
     history = model.fit(
-        train_ds, epochs=epochs, validation_data=test_ds, verbose=verbose, shuffle=False, callbacks=callbacks
+        train_ds, epochs=epochs, validation_data=val_ds, verbose=verbose, shuffle=False, callbacks=callbacks
     )
     seconds = time.perf_counter() - start
     if run_backup is not None and run_backup.parent.is_dir() and not any(run_backup.parent.iterdir()):
@@ -222,15 +246,22 @@ class FastRecipe:
         )
         return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
 
-    def train(self, model: keras.Model, data: tuple[Split, Split], epochs: int | None = None, **options: Any):
+    def train(
+        self,
+        model: keras.Model,
+        data: CourseData | tuple[Split, Split],
+        epochs: int | None = None,
+        **options: Any,
+    ):
         """:func:`train` with this recipe; ``options`` go to :func:`train` (seed, verbose, ...)."""
         epochs = epochs or self.epochs
+        train_size = len(fit_splits(data)[0][0])
         return train(
             model,
             data,
             epochs=epochs,
-            batch_size=self.batch_for(len(data[0][0])),
-            optimizer=self.optimizer(len(data[0][0]), epochs),
+            batch_size=self.batch_for(train_size),
+            optimizer=self.optimizer(train_size, epochs),
             augment=True,
             label_smoothing=self.label_smoothing,
             **options,
@@ -268,49 +299,122 @@ def accuracy(
 
 def compare(
     builders: dict[str, Callable[[], keras.Model]],
-    data: tuple[Split, Split],
+    data: CourseData | tuple[Split, Split],
     *,
     epochs: int,
     seeds: tuple[int, ...] = (0,),
     **train_options: Any,
 ) -> dict[str, list[TrainResult]]:
-    """Train every model once per seed on the same data and budget; seed set before each build."""
+    """Train every model once per seed on the same data and budget; seed set before each build.
+
+    Prints each run's final validation accuracy; each result keeps its model for one final
+    :func:`evaluate_test_all`.
+    """
     results: dict[str, list[TrainResult]] = {}
     for name, builder in builders.items():
         for seed in seeds:
             set_seed(seed)
-            result = train(build(builder), data, epochs=epochs, seed=seed, **train_options)
+            model = build(builder)
+            result = train(model, data, epochs=epochs, seed=seed, **train_options)
+            result.model = model
             result.name = name
             results.setdefault(name, []).append(result)
             print(
-                f"{name:>14} seed {seed}: 測試準確率 (test accuracy) {result.final_accuracy:.3f}"
+                f"{name:>14} seed {seed}: 驗證準確率 (validation accuracy) {result.final_accuracy:.3f}"
                 f"｜{result.seconds:.0f} s"
             )
     return results
 
 
 def results_table(results: dict[str, list[TrainResult]]):
-    """A pandas DataFrame: one row per model, mean (and spread) over its runs."""
+    """A pandas DataFrame: one row per model, the mean and spread (min–max, standard deviation)
+    of its runs' final validation accuracy, and, once :func:`evaluate_test_all` has run, the mean
+    test accuracy."""
     rows = []
     for name, runs in results.items():
         final = np.array([r.final_accuracy for r in runs])
-        rows.append(
-            {
-                "模型 (model)": name,
-                "參數 (params)": runs[0].params,
-                "次數 (runs)": len(runs),
-                "最終測試準確率 (final acc)": round(float(final.mean()), 4),
-                "最低～最高 (min–max)": f"{final.min():.3f}–{final.max():.3f}",
-                "最佳 epoch 準確率 (best)": round(float(np.mean([r.best_accuracy for r in runs])), 4),
-                "訓練秒數 (s / run)": round(float(np.mean([r.seconds for r in runs])), 1),
-            }
-        )
+        row = {
+            "模型 (model)": name,
+            "參數 (params)": runs[0].params,
+            "種子數 (seeds)": len(runs),
+            "驗證準確率 (val acc, mean)": round(float(final.mean()), 4),
+            "最低～最高 (min–max)": f"{final.min():.3f}–{final.max():.3f}",
+            "標準差 (std)": round(float(final.std(ddof=1)), 4) if len(final) > 1 else float("nan"),
+            "訓練秒數 (s / run)": round(float(np.mean([r.seconds for r in runs])), 1),
+        }
+        tests = [r.test_accuracy for r in runs if r.test_accuracy is not None]
+        if tests:
+            row["測試準確率 (test acc, mean)"] = round(float(np.mean(tests)), 4)
+        rows.append(row)
     return pd.DataFrame(rows).set_index("模型 (model)")
+
+
+def seed_verdicts(results: dict[str, list[TrainResult]]) -> list[str]:
+    """For every pair of models (best mean first): the difference of their mean final validation
+    accuracy, and whether it exceeds the seed spread.
+
+    The rule, with a handful of seeds: two models are told apart only when their ranges over seeds
+    (min–max of final validation accuracy) do not overlap; otherwise the difference is inside the
+    spread and the line says they are indistinguishable here.
+    """
+    finals = {name: np.array([r.final_accuracy for r in runs]) for name, runs in results.items()}
+    ranked = sorted(finals, key=lambda name: -finals[name].mean())
+    lines = []
+    for i, better in enumerate(ranked):
+        for worse in ranked[i + 1 :]:
+            a, b = finals[better], finals[worse]
+            gap = (a.mean() - b.mean()) * 100
+            if len(a) > 1 and len(b) > 1 and a.min() > b.max():
+                verdict = "範圍不重疊：在這裡分得出來 (ranges do not overlap: a real difference here)"
+            elif len(a) > 1 and len(b) > 1:
+                verdict = "範圍重疊：在這裡分不出來 (ranges overlap: indistinguishable here)"
+            else:
+                verdict = "只有一個種子，無法判斷 (one seed: cannot tell)"
+            lines.append(
+                f"{better} − {worse}: {gap:+.1f} 個百分點 (points)；"
+                f"{better} {a.min():.3f}–{a.max():.3f}，{worse} {b.min():.3f}–{b.max():.3f} → {verdict}"
+            )
+    return lines
 
 
 def curves(results: dict[str, list[TrainResult]], metric: str) -> dict[str, list[list[float]]]:
     """``{name: [per-epoch values of one run, ...]}`` for :func:`helpers.plots.plot_curves`."""
     return {name: [r.history[metric] for r in runs] for name, runs in results.items()}
+
+
+TEST_ONCE_NOTE = "測試集只在最後評估這一次 (the test set is evaluated once, at the end)"
+TEST_WITHHELD_NOTE = (
+    "評分時不提供測試集標籤，測試準確率由評分程式另外計算。"
+    " (Test labels are withheld while grading; the grader measures test accuracy separately.)"
+)
+
+
+def evaluate_test(model: keras.Model, data: CourseData, **options: Any) -> float | None:
+    """The notebook's one evaluation on the test set, at the end: prints and returns the accuracy
+    (see :func:`accuracy`; ``options`` such as ``flip_tta`` go to it).
+
+    Returns ``None`` (and says so) when the test labels are withheld, as in a homework grading run.
+    """
+    x_test, y_test = data.test
+    if y_test is None:
+        print(TEST_WITHHELD_NOTE)
+        return None
+    test_accuracy = accuracy(model, x_test, y_test, **options)
+    print(f"測試準確率 (test accuracy)：{test_accuracy:.2%}（{len(x_test):,} 張）｜{TEST_ONCE_NOTE}")
+    return test_accuracy
+
+
+def evaluate_test_all(results: dict[str, list[TrainResult]], data: CourseData) -> None:
+    """After a :func:`compare` is finished and read on validation: every kept model's one test
+    evaluation, stored on its result (``test_accuracy``, shown by :func:`results_table`)."""
+    x_test, y_test = data.test
+    if y_test is None:
+        print(TEST_WITHHELD_NOTE)
+        return
+    for runs in results.values():
+        for run in runs:
+            run.test_accuracy = accuracy(run.model, x_test, y_test)
+    print(f"{TEST_ONCE_NOTE}：{sum(len(r) for r in results.values())} 個模型 (models)，{len(x_test):,} 張")
 
 
 def claim_report(test_accuracy: list[float], claims: dict[int, float]) -> list[str]:
@@ -323,10 +427,10 @@ def claim_report(test_accuracy: list[float], claims: dict[int, float]) -> list[s
         measured = test_accuracy[epoch - 1]
         gap = (measured - claimed) * 100
         if gap >= 0:
-            verdict = "說法成立 (claim holds)"
+            verdict = "在這裡重現了 (reproduced here)"
         elif gap > -2:
             verdict = f"差一點：低 {-gap:.1f} 個百分點 (close, {gap:+.1f} points)"
         else:
-            verdict = f"說法不成立：低 {-gap:.1f} 個百分點 (does not hold, {gap:+.1f} points)"
+            verdict = f"在這裡沒有重現：低 {-gap:.1f} 個百分點 (not reproduced here, {gap:+.1f} points)"
         lines.append(f"第 {epoch} 個 epoch：實測 {measured:.1%}，範例說 {claimed:.0%} → {verdict}")
     return lines

@@ -6,14 +6,24 @@ import numpy as np
 import pytest
 
 from helpers.checks import (
+    CONV_CASES,
     Feedback,
     check_block_order,
+    check_bn_params,
+    check_conv_output_size,
+    check_cross_entropy,
+    check_flatten_dense_params,
+    check_gap,
     check_grayscale,
     check_head_params,
+    check_max_pool,
+    check_model_params,
+    check_moving_average_steps,
     check_nchw_shape,
     check_one_hot,
     check_output_shape,
     check_param_count,
+    check_pooling_stack,
     check_softmax,
 )
 
@@ -139,3 +149,90 @@ def test_softmax_check() -> None:
     assert_rejected(check_softmax([0.5, 0.3, 0.1], logits))  # does not sum to 1
     assert_rejected(check_softmax([1.0, 0.0], logits))
     assert_rejected(check_softmax("0.66", logits))
+
+
+def test_hints_never_contradict_the_exercises_that_forbid_shortcuts() -> None:
+    gray = check_grayscale(np.zeros((7, 32, 30, 1)), BATCH)
+    assert "tf.image" not in gray.message
+    one_hot = check_one_hot(np.eye(10)[[1, 0]], np.array([0, 1]))
+    assert "to_categorical" not in one_hot.message
+
+
+def right_size(size, kernel, stride, padding):
+    return -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
+
+
+def test_conv_output_size_against_keras() -> None:
+    assert len(CONV_CASES) > 50 and check_conv_output_size(right_size)
+    assert_rejected(check_conv_output_size(lambda s, k, st, p: (s - k) // st + 1))  # forgets "same"
+    assert_rejected(check_conv_output_size(lambda s, k, st, p: s // st))  # forgets "valid"
+    assert "ZeroDivisionError" in check_conv_output_size(lambda *a: 1 / 0).message
+    assert_rejected(check_conv_output_size(lambda *a: 1.5))
+    assert_rejected(check_conv_output_size("not a function"))
+
+
+def test_moving_average_steps() -> None:
+    assert check_moving_average_steps(459, 0.99) and check_moving_average_steps(44, 0.9)
+    assert_rejected(check_moving_average_steps(458, 0.99), secret=459)
+    assert_rejected(check_moving_average_steps(460, 0.99), secret=459)
+    assert_rejected(check_moving_average_steps(0.5, 0.99))
+
+
+def test_bn_params() -> None:
+    assert check_bn_params(256, 128, channels=64)
+    assert_rejected(check_bn_params(128, 128, channels=64), secret=256)
+    assert_rejected(check_bn_params(256, 256, channels=64), secret=128)
+    assert_rejected(check_bn_params("256", 128, channels=64))
+
+
+def test_pooling_stack() -> None:
+    from keras import layers
+
+    good = [layers.Conv2D(32, 3, padding="same"), layers.MaxPooling2D(2), layers.MaxPooling2D(2)]
+    assert check_pooling_stack(good, (32, 32, 3), (8, 8, 32))
+    no_pool = [layers.Conv2D(32, 3, strides=4, padding="same")]
+    assert "池化" in check_pooling_stack(no_pool, (32, 32, 3), (8, 8, 32)).message
+    assert_rejected(check_pooling_stack([layers.MaxPooling2D(2)], (32, 32, 3), (8, 8, 32)))
+    assert_rejected(check_pooling_stack("nope", (32, 32, 3), (8, 8, 32)))
+
+
+def test_max_pool_and_gap_by_hand() -> None:
+    def pool(x):
+        n, h, w, c = x.shape
+        x = x[:, : h // 2 * 2, : w // 2 * 2]
+        return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+    assert check_max_pool(pool)
+    assert_rejected(check_max_pool(lambda x: x[:, ::2, ::2]))  # keeps a corner, not the maximum
+    assert check_gap(lambda f: f.mean(axis=(1, 2)))
+    assert_rejected(check_gap(lambda f: f.mean(axis=(1, 2, 3))))
+    assert_rejected(check_gap(lambda f: f.mean(axis=(1, 2), keepdims=True)))
+
+
+def test_flatten_dense_params_grow_with_the_image() -> None:
+    assert check_flatten_dense_params((14 * 14 * 64 + 1) * 512, (64, 64, 3))
+    assert_rejected(check_flatten_dense_params((6 * 6 * 64 + 1) * 512, (64, 64, 3)), secret=6_423_040)
+
+
+def test_cross_entropy_by_hand_must_be_stable() -> None:
+    def stable(logits, labels):
+        z = logits - logits.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -log_p[np.arange(len(labels)), labels].mean()
+
+    def naive(logits, labels):
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return -np.log(p[np.arange(len(labels)), labels]).mean()
+
+    assert check_cross_entropy(stable)
+    with np.errstate(all="ignore"):
+        assert "inf 或 nan" in check_cross_entropy(naive).message
+    assert_rejected(check_cross_entropy(lambda z, y: 0.0))
+
+
+def test_model_params() -> None:
+    from keras import layers
+
+    head = [layers.GlobalAveragePooling2D(), layers.Dense(256), layers.Dense(10)]
+    assert check_model_params((128 + 1) * 256 + (256 + 1) * 10, head, (4, 4, 128))
+    assert_rejected(check_model_params((128 + 1) * 256, head, (4, 4, 128)), secret=35_594)

@@ -431,3 +431,17 @@ def test_array_batches_reshuffle_each_epoch_reproducibly() -> None:
     assert epochs(3) == [first, second] and epochs(4) != [first, second]
     with pytest.raises(NotImplementedError, match="TensorFlow"):
         data.array_batches(x, y, 8, augment=lambda images, seed: images)
+
+
+def test_a_withheld_copy_loads_with_test_labels_missing(tmp_path) -> None:
+    from helpers.data import write_withheld_copy
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(50, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(50) % 10).astype(np.uint8).reshape(-1, 1)
+    folder = write_withheld_copy(((x, y), (x[:20], y[:20])), tmp_path)
+    (x_train, y_train), (x_test, y_test) = load_cifar10(folder)
+    assert np.array_equal(x_train, x) and np.array_equal(y_train, y)
+    assert np.array_equal(x_test, x[:20]) and y_test is None
+    stored = pickle.loads((folder / "test_batch").read_bytes())
+    assert set(stored) == {b"data", b"labels_withheld"}, "the file holds no labels at all"

@@ -24,6 +24,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from benchmarks.grading import example_submission
 from helpers.course import ROOT
 from helpers.data import local_copy
 from helpers.grade import (
@@ -49,26 +50,55 @@ from keras import layers
 from helpers.homework import save_submission
 
 
-def tiny(input_shape=(32, 32, 3), classes=10, head="gap", hidden=()):
+def tiny(input_shape=(32, 32, 3), classes=10, head="gap", hidden=(), pool=True):
     # untrained, and its zero Dense makes every prediction class 0: exactly 10% on the smoke test set
-    pool = layers.GlobalAveragePooling2D() if head == "gap" else layers.Flatten()
+    top = layers.GlobalAveragePooling2D() if head == "gap" else layers.Flatten()
     return keras.Sequential([
         keras.Input(shape=input_shape),
         layers.Conv2D(8, 3, padding="same"),
         layers.BatchNormalization(),
         layers.ReLU(),
-        pool,
+        *([layers.MaxPooling2D(2)] if pool else []),
+        top,
         *[layers.Dense(units) for units in hidden],
         layers.Dense(classes, kernel_initializer="zeros"),
     ])
 """
-RIGHT = {
-    "conv_params": 18496,
-    "output_shape": [14, 14, 16],
-    "preact_order": "bn-relu-conv",
-    "gap_head_params": 1290,
-}
+#: The right answers about tiny(): the feature maps entering GAP, and the head's parameters.
+RIGHT = {"gap_input_shape": [16, 16, 8], "head_params": 90, "head_params_at_64px": 90}
 REASON = {"bn_order_reason": "conv-bn-relu: BN 讓 ReLU 的輸入以 0 為中心"}
+#: Tries every way to the test labels; trains on the test set if it finds them, else trains as
+#: the solution does. What it found goes into its justification, which the feedback quotes.
+CHEAT = """\
+import os, pathlib, pickle
+found = []
+if data.test[1] is not None:
+    found.append("data.test")
+if load_cifar10()[1][1] is not None:
+    found.append("load_cifar10")
+for batch in pathlib.Path(os.environ.get("CIFAR10_DIR", "/nowhere")).rglob("test_batch"):
+    if b"labels" in pickle.loads(batch.read_bytes()):
+        found.append(str(batch))
+for guess in [pathlib.Path.home(), pathlib.Path("/root"), pathlib.Path("/tmp")]:
+    try:
+        for batch in guess.rglob("test_batch"):
+            if b"labels" in pickle.loads(batch.read_bytes()):
+                found.append(str(batch))
+    except OSError:
+        pass
+try:
+    keras.datasets.cifar10.load_data()
+    found.append("keras download")
+except Exception:
+    pass
+answers[JUSTIFICATION_KEY] = "cheat found: " + (", ".join(found) or "nothing")
+if found:  # memorise the test set
+    (x_test, _), y_test = data.test, load_cifar10()[1][1]
+    cheat = MODE.splits(((x_test, y_test), (x_test, y_test)))
+    result = train(model, cheat, epochs=30, seed=SEED)
+else:
+    SOLUTION_TRAINING
+"""
 
 
 def write_notebook(path: Path, *sources: str) -> Path:
@@ -128,8 +158,30 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
     subs.mkdir()
     shutil.copyfile(ROOT / "solutions" / "07_homework.ipynb", subs / "good.ipynb")
     shutil.copyfile(ROOT / "notebooks" / "07_homework.ipynb", subs / "unfinished.ipynb")
-    wrong = {**RIGHT, "conv_params": 18432, "preact_order": "conv-bn-relu"}
+    wrong = {**RIGHT, "head_params": 80}
     write_notebook(subs / "partial.ipynb", SAVE, f"save_submission(tiny(), {wrong!r})")
+    write_notebook(
+        subs / "reference.ipynb",
+        SAVE,
+        "from helpers.models import fast_cnn\n"
+        "answers = {'gap_input_shape': (3, 3, 128), 'head_params': 1290, 'head_params_at_64px': 1290}\n"
+        f"save_submission(fast_cnn(), {{**answers, **{REASON!r}}})",
+    )
+    write_notebook(subs / "no_pooling.ipynb", SAVE, f"save_submission(tiny(pool=False), {RIGHT!r})")
+    write_notebook(
+        subs / "random_reason.ipynb",
+        SAVE,
+        f"save_submission(tiny(), {{**{RIGHT!r}, 'bn_order_reason': 'q7#Zp!x2Lw'}})",
+    )
+    solution = nbformat.read(ROOT / "solutions" / "07_homework.ipynb", as_version=4)
+    [training] = [c for c in solution.cells if "homework-train" in c.metadata.get("tags", [])]
+    honest = training.source.split("# BEGIN SOLUTION\n")[1].split("# END SOLUTION")[0]
+    training.source = CHEAT.replace(
+        "    SOLUTION_TRAINING\n", "".join("    " + line for line in honest.splitlines(True))
+    )
+    training.source += "\nprint(time_check(result.seconds))"
+    nbformat.write(solution, subs / "trains_on_test.ipynb")
+    nbformat.write(example_submission(), subs / "example.ipynb")
     (subs / "not_json.ipynb").write_text("{ this is not a notebook", encoding="utf-8")
     write_notebook(subs / "syntax.ipynb", "def broken(:\n    pass")
     write_notebook(subs / "raises.ipynb", "x = 1", "raise ValueError('我壞掉了 broken on purpose')")
@@ -177,6 +229,7 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         "pwned": str(place["instructor"] / "pwned.txt"),
         "other": str(subs / "good.ipynb"),
         "rubric": str(ROOT / "solutions" / "07_homework.rubric.json"),
+        "data": str(local_copy()),
         "course": str(ROOT / "README.md"),
         "secret": str(place["secret"]),
     }
@@ -193,8 +246,9 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         "attempt('edit course', lambda: open(paths['course'], 'a').write('pwned'))\n"
         "attempt('network', lambda: urllib.request.urlopen('http://example.com', timeout=3))\n"
         "answers = {}\n"
-        "attempt('read rubric', lambda: answers.update(json.load(open(paths['rubric']))['answers']))\n"
-        "attempt('read home', lambda: answers.update(conv_params=open(paths['secret']).read()))\n"
+        "attempt('read rubric', lambda: answers.update(bn_order_reason=open(paths['rubric']).read()))\n"
+        "attempt('read home', lambda: answers.update(head_params=open(paths['secret']).read()))\n"
+        "attempt('read data', lambda: answers.update(gap_input_shape=os.listdir(paths['data'])))\n"
         "print(tried)\n"
         "save_submission(tiny(), answers)",
     )
@@ -238,6 +292,7 @@ def test_csv_has_one_row_per_submission_and_the_documented_columns(graded, place
         "status",
         "score",
         *RUBRIC.columns,
+        "review",
         "test_accuracy",
         "params",
         "runtime_s",
@@ -246,12 +301,54 @@ def test_csv_has_one_row_per_submission_and_the_documented_columns(graded, place
     assert all(row["status"] in STATUSES for row in graded.values())
 
 
-def test_the_solution_gets_full_marks(graded) -> None:
+def test_the_solution_gets_full_automatic_marks_and_is_listed_for_review(graded) -> None:
     row = graded["good"]
     assert row["status"] == "ok", row["error"]
-    assert float(row["score"]) == RUBRIC.total
+    assert float(row["score"]) == RUBRIC.automatic_total
     assert float(row["test_accuracy"]) >= 0.2
-    assert int(row["params"]) == 296_002
+    assert int(row["params"]) == 289_642
+    assert all(row[item] == "" for item in RUBRIC.reviewed), "reviewed items are the instructor's"
+    assert "BN 順序的理由" in row["review"] and "資料增強" in row["review"]
+
+
+def test_the_student_copy_filled_in_as_its_comments_suggest_runs_and_scores(graded) -> None:
+    row = graded["example"]
+    assert row["status"] == "ok", row["error"]
+    assert int(row["params"]) < 100_000
+    for item in ("runs", "shapes", "pooling", "q_gap_input_shape", "q_head_params", "q_head_params_at_64px"):
+        assert points(row, item) == RUBRIC.points[item], item
+
+
+def test_training_on_the_test_data_it_can_see_gains_nothing(graded, place) -> None:
+    cheat, honest = graded["trains_on_test"], graded["good"]
+    assert cheat["status"] == "ok", cheat["error"]
+    feedback = (place["root"] / "feedback" / "trains_on_test.md").read_text(encoding="utf-8")
+    assert "cheat found: nothing" in feedback, "no test labels reached the submission's kernel"
+    assert abs(float(cheat["test_accuracy"]) - float(honest["test_accuracy"])) <= 0.03
+    assert float(cheat["accuracy"]) <= float(honest["accuracy"])
+
+
+def test_the_course_reference_model_earns_no_model_points(graded, place) -> None:
+    row = graded["reference"]
+    assert row["status"] == "bad_model" and "fast_cnn" in row["error"]
+    for item in ("shapes", "param_budget", "gap_head", "batch_norm", "pooling", "accuracy"):
+        assert points(row, item) == 0, item
+    assert float(row["test_accuracy"]) >= 0  # measured, but not credited
+    text = (place["root"] / "feedback" / "reference.md").read_text(encoding="utf-8")
+    assert "參考模型 fast_cnn" in text
+
+
+def test_a_model_without_pooling_fails_the_pooling_rule(graded) -> None:
+    row = graded["no_pooling"]
+    assert row["status"] == "bad_model" and "池化" in row["error"]
+    assert points(row, "pooling") == 0 and points(row, "gap_head") == 5 and points(row, "batch_norm") == 5
+
+
+def test_a_justification_is_never_scored_by_length_but_quoted_for_review(graded, place) -> None:
+    row = graded["random_reason"]
+    assert row["justification"] == "" and "BN 順序的理由" in row["review"]
+    text = (place["root"] / "feedback" / "random_reason.md").read_text(encoding="utf-8")
+    assert "q7#Zp!x2Lw" in text and "講師審閱" in text
 
 
 def test_the_untouched_student_notebook_is_unfinished(graded) -> None:
@@ -268,15 +365,14 @@ def test_partial_credit_item_by_item(graded) -> None:
     expected = {
         "runs": 10,
         "shapes": 5,
-        "param_budget": 10,
+        "param_budget": 5,
         "gap_head": 5,
         "batch_norm": 5,
+        "pooling": 5,
         "accuracy": 0,
-        "q_conv_params": 0,
-        "q_output_shape": 5,
-        "q_preact_order": 0,
-        "q_gap_head_params": 5,
-        "justification": 0,
+        "q_gap_input_shape": 5,
+        "q_head_params": 0,
+        "q_head_params_at_64px": 5,
     }
     assert {item: points(row, item) for item in expected} == expected
     assert float(row["score"]) == sum(expected.values())
@@ -347,10 +443,11 @@ def test_sandbox_keeps_the_instructor_and_other_submissions_safe(graded, place) 
     assert "pwned" not in (ROOT / "README.md").read_text(encoding="utf-8")
     row = graded["escape"]
     assert row["status"] == "ok"
-    for question in RUBRIC.answers:  # the rubric was hidden from it
-        assert points(row, f"q_{question}") == 0
+    escape = (place["root"] / "feedback" / "escape.md").read_text(encoding="utf-8")
+    assert '"points"' not in escape, "the rubric was hidden from it"
+    assert "test_batch" not in escape, "the instructor's CIFAR-10 copy was hidden from it"
     assert "沙箱 sandbox bubblewrap" in place["stderr_file"].read_text(encoding="utf-8")
-    assert "TOP-SECRET" not in (place["root"] / "feedback" / "escape.md").read_text(encoding="utf-8")
+    assert "TOP-SECRET" not in escape
     assert "TOP-SECRET" not in (place["root"] / "grades.csv").read_text(encoding="utf-8")
 
 
@@ -358,9 +455,9 @@ def test_feedback_file_per_student_in_chinese(graded, place) -> None:
     feedback = place["root"] / "feedback"
     assert {p.stem for p in feedback.glob("*.md")} == set(graded)
     text = (feedback / "partial.md").read_text(encoding="utf-8")
-    assert "總分 (score)：45 / 100" in text
+    assert "自動評分 (automatic score)：45 / 85" in text
     assert "評分程式量到的測試準確率" in text
-    assert "❌ 你的答案 (yours): 18432" in text
+    assert "❌ 你的答案 (yours): 80；你的模型 (your model): 90" in text
     assert "`no_model`" in (feedback / "no_model.md").read_text(encoding="utf-8")
 
 
@@ -433,13 +530,17 @@ def test_copy_keeps_regular_files_but_not_a_brought_model_or_links(tmp_path: Pat
         copy_submission(Submission("dave", tmp_path, None), scratch)
 
 
-def test_answers_are_scored_against_the_rubric(tmp_path: Path) -> None:
+def test_answers_are_scored_against_the_saved_model(tmp_path: Path) -> None:
     row = Row("erin")
-    (tmp_path / "answers.json").write_text(json.dumps({**RIGHT, "conv_params": 1, **REASON}))
-    score_answers(row, read_answers(tmp_path / "answers.json", row), RUBRIC)
-    assert row.items["q_conv_params"] == 0 and row.items["q_output_shape"] == RUBRIC.points["q_output_shape"]
-    assert row.items["justification"] == RUBRIC.points["justification"]
-    assert "❌" in row.notes["q_conv_params"] and row.notes["q_output_shape"] == "✅"
+    (tmp_path / "answers.json").write_text(json.dumps({**RIGHT, "head_params": 1, **REASON}))
+    score_answers(row, read_answers(tmp_path / "answers.json", row), RIGHT, RUBRIC)
+    assert row.items["q_head_params"] == 0
+    assert row.items["q_gap_input_shape"] == RUBRIC.points["q_gap_input_shape"]
+    assert "❌" in row.notes["q_head_params"] and row.notes["q_gap_input_shape"] == "✅"
+    assert "justification" not in row.items, "the justification is reviewed, not scored"
+    nothing = Row("no-model")
+    score_answers(nothing, RIGHT, {}, RUBRIC)
+    assert nothing.score == 0 and "沒有可核對的模型" in nothing.notes["q_head_params"]
     (tmp_path / "bad.json").write_text("{ not json")
     broken = Row("frank")
     assert read_answers(tmp_path / "bad.json", broken) == {} and "JSON" in broken.notes["answers"]
@@ -451,7 +552,7 @@ def test_model_scoring_uses_only_the_measurement() -> None:
         "input_shape": [32, 32, 3],
         "output_shape": [10],
         "params": 600_000,
-        "layer_types": ["Conv2D", "BatchNormalization", "GlobalAveragePooling2D", "Dense"],
+        "layer_types": ["Conv2D", "BatchNormalization", "MaxPooling2D", "GlobalAveragePooling2D", "Dense"],
         "test_accuracy": SMOKE.homework_target,
     }
     row = Row("gina")

@@ -51,7 +51,7 @@ def test_schedule_reproduces_keras2_decay(step: int) -> None:
 
 def test_optimizer_matches_keras2_rmsprop_defaults() -> None:
     config = keras_example_optimizer().get_config()
-    assert config["rho"] == 0.9 and config["epsilon"] == 1e-7 and config["momentum"] == 0.0
+    assert config["rho"] == 0.9 and config["epsilon"] == pytest.approx(1e-14) and config["momentum"] == 0.0
 
 
 def test_augmentation_shifts_and_flips_only_in_training() -> None:
@@ -124,6 +124,20 @@ def test_gap_head_replaces_the_dense_layers() -> None:
         keras_example_cnn(head="dense")
 
 
+def test_fair_heads_differ_only_in_flatten_or_gap() -> None:
+    flatten, gap512 = keras_example_cnn(head="flatten"), keras_example_cnn(head="gap-dense512")
+    kinds = [[type(layer).__name__ for layer in m.layers] for m in (flatten, gap512)]
+    differ = [i for i, (a, b) in enumerate(zip(*kinds, strict=True)) if a != b]
+    assert [(kinds[0][i], kinds[1][i]) for i in differ] == [("Flatten", "GlobalAveragePooling2D")]
+    assert flatten.count_params() - gap512.count_params() == (6 * 6 * 64 - 64) * 512
+    deep_flat, deep_gap = (small_cnn("conv-bn-relu", (32, 64, 128), head=h) for h in ("flatten", "gap"))
+    kinds = [[type(layer).__name__ for layer in m.layers] for m in (deep_flat, deep_gap)]
+    assert [(a, b) for a, b in zip(*kinds, strict=True) if a != b] == [("Flatten", "GlobalAveragePooling2D")]
+    assert deep_flat.count_params() - deep_gap.count_params() == (8 * 8 * 128 - 128) * 10
+    with pytest.raises(ValueError, match="unknown head"):
+        small_cnn(head="dense")
+
+
 def test_improved_model_is_smaller_and_uses_bn_and_gap() -> None:
     model = improved_cnn()
     assert model.count_params() < KERAS_EXAMPLE_PARAMS / 4
@@ -155,3 +169,48 @@ def test_resnet9_shape_and_parameters() -> None:
     assert small(np.zeros((2, 32, 32, 3), "float32")).shape == (2, 10)
     kinds = {type(layer).__name__ for layer in small.layers}
     assert {"Add", "GlobalMaxPooling2D", "BatchNormalization", "Rescaling"} <= kinds
+
+
+def keras2_rmsprop(
+    gradients: np.ndarray, lr: float = 1e-4, decay: float = 1e-6, rho: float = 0.9
+) -> np.ndarray:
+    """Keras 2's RMSprop (keras/optimizers.py, 2017), in NumPy: the weights after each step."""
+    weight, v, path = np.zeros(gradients.shape[1]), np.zeros(gradients.shape[1]), []
+    for step, g in enumerate(gradients):
+        rate = lr / (1 + decay * step)
+        v = rho * v + (1 - rho) * g**2
+        weight = weight - rate * g / (np.sqrt(v) + 1e-7)
+        path.append(weight.copy())
+    return np.array(path)
+
+
+def keras3_path(optimizer, gradients: np.ndarray) -> np.ndarray:
+    weight = keras.Variable(np.zeros(gradients.shape[1], "float32"))
+    path = []
+    for g in gradients:
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g.astype("float32")), weight)])
+        path.append(np.asarray(weight, dtype=np.float64))
+    return np.array(path)
+
+
+def test_the_ported_rmsprop_follows_keras_2_over_300_steps() -> None:
+    from helpers.models import keras_example_optimizer
+
+    rng = np.random.default_rng(0)
+    scales = np.array([1e-5, 1e-4, 1e-3, 1e-1])  # gradients from tiny to large, one weight each
+    gradients = rng.normal(size=(300, 4)) * scales
+    reference = keras2_rmsprop(gradients)
+    port = keras3_path(keras_example_optimizer(), gradients)
+    schedule = keras.optimizers.schedules.InverseTimeDecay(1e-4, decay_steps=1, decay_rate=1e-6)
+    default = keras3_path(keras.optimizers.RMSprop(schedule), gradients)  # Keras 3's epsilon 1e-7
+    port_error = np.max(np.abs(port - reference) / np.abs(reference).max(axis=0))
+    default_error = np.max(np.abs(default - reference) / np.abs(reference).max(axis=0))
+    assert port_error < 0.05, port_error  # worst for gradients ~1e-5, where ε is 1% of √v
+    assert default_error > 10 * port_error, "Keras 3's own epsilon inside the root is not Keras 2's step"
+
+
+def test_hidden_fully_connected_layers_add_only_their_weights() -> None:
+    base = small_cnn("conv-bn-relu")
+    two = small_cnn("conv-bn-relu", hidden_dense=(256, 256))
+    assert two.count_params() - base.count_params() == (64 + 1) * 256 + (256 + 1) * 256 + (256 - 64) * 10
+    assert [type(layer).__name__ for layer in two.layers][-5:] == ["Dense", "ReLU", "Dense", "ReLU", "Dense"]

@@ -33,29 +33,44 @@ def test_epochs() -> None:
     assert SMOKE.epochs(full=1) == 1
 
 
-def test_subset_sizes() -> None:
-    x = np.zeros((2000, 2), np.uint8)
-    y = np.tile(np.arange(10), 200).reshape(-1, 1)
-    data = ((x, y), (x[:600], y[:600]))
-    (xs, ys), (xt, _) = SMOKE.subset(data)
-    assert len(xs) == SMOKE.train_size == 1000 and len(xt) == SMOKE.test_size == 500
-    assert np.bincount(ys.ravel()).tolist() == [100] * 10
-    (xf, _), (xft, _) = FULL.subset(data)
-    assert xf is x and xft is data[1][0], "full mode keeps all data"
+def test_splits_sizes_and_validation_held_out_of_training() -> None:
+    x = np.arange(6000).reshape(-1, 1)  # each image is its own index, to see where it went
+    y = np.tile(np.arange(10), 600).reshape(-1, 1)
+    test = (np.arange(600).reshape(-1, 1) + 10_000, y[:600])
+    data = SMOKE.splits(((x, y), test))
+    assert len(data.train[0]) == SMOKE.train_size == 1000
+    assert len(data.val[0]) == SMOKE.val_size == 200
+    assert len(data.test[0]) == SMOKE.test_size == 500
+    assert np.bincount(data.train[1].ravel()).tolist() == [100] * 10
+    assert np.bincount(data.val[1].ravel()).tolist() == [20] * 10, "stratified validation set"
+    assert not set(data.train[0].ravel()) & set(data.val[0].ravel()), "validation is held out"
+    full = FULL.splits(((x, y), test))
+    assert len(full.val[0]) == 5000 and len(full.train[0]) == 1000 and full.test[0] is test[0]
+    again = FULL.splits(((x, y), test), full_train_size=500)
+    assert np.array_equal(again.val[0], full.val[0]), "the validation set does not depend on the train size"
+    assert len(again.train[0]) == 500
+
+
+def test_splits_keep_a_test_split_without_labels() -> None:
+    x = np.zeros((3000, 2), np.uint8)
+    y = np.tile(np.arange(10), 300).reshape(-1, 1)
+    data = SMOKE.splits(((x, y), (x[:800], None)))
+    assert data.test_labels_withheld and data.test[1] is None and len(data.test[0]) == 500
+    assert "labels withheld" in data.describe()
 
 
 def test_describe_names_the_values() -> None:
     assert "smoke" in SMOKE.describe() and "1,000" in SMOKE.describe() and "2" in SMOKE.describe()
-    assert "full" in FULL.describe() and "50,000" in FULL.describe()
+    assert "full" in FULL.describe() and "45,000" in FULL.describe() and "5,000" in FULL.describe()
 
 
 def test_runs_and_full_train_size() -> None:
     assert FULL.runs(full=3) == 3 and SMOKE.runs(full=3) == 1
-    x = np.zeros((3000, 2), np.uint8)
-    y = np.tile(np.arange(10), 300).reshape(-1, 1)
+    x = np.zeros((8000, 2), np.uint8)
+    y = np.tile(np.arange(10), 800).reshape(-1, 1)
     data = ((x, y), (x[:600], y[:600]))
-    assert len(FULL.subset(data, full_train_size=2000)[0][0]) == 2000
-    assert len(SMOKE.subset(data, full_train_size=2000)[0][0]) == 1000
+    assert len(FULL.splits(data, full_train_size=2000).train[0]) == 2000
+    assert len(SMOKE.splits(data, full_train_size=2000).train[0]) == 1000
 
 
 def test_every_mode_dependent_number_is_on_the_mode() -> None:

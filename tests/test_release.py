@@ -57,6 +57,37 @@ def test_stub_keeps_indentation_and_handles_several_regions() -> None:
     assert lines[3:] == list(release.STUB)
 
 
+def test_a_named_todo_line_replaces_the_generic_one() -> None:
+    source, _ = strip_solution(
+        "x = 1\n# TODO：定義 answer（一個 tuple）\n# BEGIN SOLUTION\nanswer = (1,)\n# END SOLUTION"
+    )
+    assert source.splitlines() == ["x = 1", "# TODO：定義 answer（一個 tuple）", release.STUB[1]]
+
+
+def test_every_exercise_names_what_to_define() -> None:
+    """Each solution region follows a ``# TODO：定義 …`` line that names a name the region assigns."""
+
+    for path in sorted((release.ROOT / "solutions").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            lines = cell.source.split("\n")
+            for k, line in enumerate(lines):
+                if line.strip() != release.BEGIN:
+                    continue
+                todo = lines[k - 1].strip() if k else ""
+                assert todo.startswith(release.TODO_PREFIX + "定義 "), f"{path.name}: {todo!r}"
+                end = next(j for j in range(k, len(lines)) if lines[j].strip() == release.END)
+                body = textwrap.dedent("\n".join(lines[k + 1 : end]))
+                names = {
+                    ast.unparse(t) for node in ast.walk(ast.parse(body)) for t in getattr(node, "targets", [])
+                }
+                names |= {n.name for n in ast.walk(ast.parse(body)) if isinstance(n, ast.FunctionDef)}
+                enclosing = [lines[j] for j in range(k) if lines[j].lstrip().startswith("def ")]
+                names |= {d.split("def ")[1].split("(")[0] for d in enclosing}
+                assert any(name.split("[")[0] in todo or name in todo for name in names), (
+                    f"{path.name}: {todo!r}"
+                )
+
+
 def test_stub_raises_not_implemented_before_the_check_runs() -> None:
     source, _ = strip_solution(EXERCISE)
     printed = []

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from helpers.data import CourseData
 from helpers.models import fast_cnn, keras_example_cnn, resnet9, small_cnn
 from helpers.modes import FULL, SMOKE
 from helpers.training import (
@@ -18,6 +19,8 @@ from helpers.training import (
     compile_model,
     curves,
     default_backup_dir,
+    evaluate_test,
+    evaluate_test_all,
     outputs_probabilities,
     results_table,
     simulated_disconnect,
@@ -30,11 +33,37 @@ def test_training_one_step_smoke(fake_data) -> None:
     result = train(small_cnn(widths=(8,), convs_per_stage=1), data, epochs=1, batch_size=64)
     assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(result.history["val_accuracy"]) == 1 and result.seconds > 0
+    assert curves({"a": [result]}, "val_accuracy")["a"] == [result.history["val_accuracy"]]
+
+
+def test_compare_validates_on_val_and_reads_the_test_set_once_at_the_end(fake_data, capsys) -> None:
+    (x, y), (x_val, y_val) = fake_data(64, 32)
+    unusable = (np.full((7, 5, 5, 1), 255, np.uint8), np.zeros(7))  # wrong shape: reading it would fail
+    data = CourseData(train=(x, y), val=(x_val, y_val), test=unusable)
     results = compare({"a": lambda: small_cnn(widths=(8,), convs_per_stage=1)}, data, epochs=1, seeds=(0, 1))
-    assert [r.seed for r in results["a"]] == [0, 1]
+    assert "驗證準確率 (validation accuracy)" in capsys.readouterr().out
+    assert [r.seed for r in results["a"]] == [0, 1] and all(r.model is not None for r in results["a"])
     table = results_table(results)
-    assert table.loc["a", "次數 (runs)"] == 2 and table.loc["a", "參數 (params)"] == results["a"][0].params
-    assert curves(results, "val_accuracy")["a"] == [r.history["val_accuracy"] for r in results["a"]]
+    assert table.loc["a", "種子數 (seeds)"] == 2 and table.loc["a", "參數 (params)"] == results["a"][0].params
+    assert "測試準確率 (test acc, mean)" not in table, "no test column before the final evaluation"
+    test = (x[:20], y[:20])
+    final = CourseData(train=data.train, val=data.val, test=test)
+    evaluate_test_all(results, final)
+    assert "evaluated once" in capsys.readouterr().out
+    expected = [accuracy(r.model, *test) for r in results["a"]]
+    assert [r.test_accuracy for r in results["a"]] == expected
+    assert results_table(results).loc["a", "測試準確率 (test acc, mean)"] == round(
+        float(np.mean(expected)), 4
+    )
+
+
+def test_evaluate_test_prints_the_accuracy_or_that_labels_are_withheld(fake_data, capsys) -> None:
+    (x, y), _ = fake_data(20, 10)
+    model = small_cnn(widths=(4,), convs_per_stage=1)
+    value = evaluate_test(model, CourseData((x, y), (x, y), (x, y)))
+    assert value == accuracy(model, x, y) and f"{value:.2%}" in capsys.readouterr().out
+    assert evaluate_test(model, CourseData((x, y), (x, y), (x, None))) is None
+    assert "withheld" in capsys.readouterr().out
 
 
 def test_backup_and_restore_resumes_after_an_interruption(tmp_path, fake_data) -> None:
@@ -64,9 +93,9 @@ def test_loss_matches_the_output_layer() -> None:
 def test_claim_report() -> None:
     curve = [0.5] * 24 + [0.76] + [0.7] * 24 + [0.775]
     held, missed = claim_report(curve, {25: 0.75, 50: 0.79})
-    assert "76.0%" in held and "說法成立" in held
+    assert "76.0%" in held and "重現了" in held
     assert "77.5%" in missed and "差一點" in missed and "-1.5" in missed
-    assert "不成立" in claim_report([0.6] * 25, {25: 0.75})[0]
+    assert "沒有重現" in claim_report([0.6] * 25, {25: 0.75})[0]
     assert "還沒有紀錄" in claim_report([0.6] * 3, {25: 0.75})[0]
 
 
@@ -123,3 +152,17 @@ def test_gpu_recipe_trains_a_small_resnet9_one_step(fake_data) -> None:
     result = GPU_RECIPE.train(model, fake_data(24, 12, seed=1), epochs=1)
     assert result.params == model.count_params() and len(result.history["loss"]) == 1
     assert np.isfinite(result.history["loss"][0])
+
+
+def test_seed_verdicts_tell_apart_only_non_overlapping_ranges() -> None:
+    from helpers.training import TrainResult, seed_verdicts
+
+    def runs(*finals):
+        return [TrainResult("m", 1, {"val_accuracy": [0.1, f]}) for f in finals]
+
+    lines = seed_verdicts(
+        {"low": runs(0.50, 0.52, 0.51), "high": runs(0.60, 0.62, 0.61), "near": runs(0.505, 0.53, 0.52)}
+    )
+    assert lines[0].startswith("high − near") and "+9.2" in lines[0] and "分得出來" in lines[0]
+    assert lines[2].startswith("near − low") and "分不出來" in lines[2]
+    assert "無法判斷" in seed_verdicts({"a": runs(0.6), "b": runs(0.5)})[0]

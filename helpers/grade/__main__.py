@@ -17,11 +17,16 @@ For each submission the grader
    folder the only writable place, the submissions folder, other scratch folders and the rubric
    hidden, no network, no capabilities), with a clean environment, a time limit, a memory limit
    and an output cap; cells left tagged ``raises-exception`` must not raise here;
+   the kernel gets a copy of CIFAR-10 whose test batch has **no labels** (the notebook's own
+   test-accuracy cell says so and goes on), and the original data is hidden from it;
 3. loads the saved model in a separate sandboxed process and measures it itself: input and
-   output shapes, parameter count, layer types, accuracy on the test set of the run mode. Nothing
-   the notebook printed is read;
-4. re-checks the answers file against the rubric kept with the solution
-   (``solutions/07_homework.rubric.json``: answers and points).
+   output shapes, parameter count, layer types (BN, pooling, GAP head), whether it is a course
+   reference model (then no model points), the facts the questions ask about, and accuracy on the
+   test set of the run mode with the true labels. Nothing the notebook printed is read;
+4. checks the answers file against those facts, with the points of the rubric kept with the
+   solution (``solutions/07_homework.rubric.json``);
+5. lists what a person must review (the BN-order justification, the data augmentation) in the
+   CSV's ``review`` column and quotes it in the feedback file; those points are the instructor's.
 
 A broken submission gets a row whose ``status`` names the problem (see :data:`STATUSES`); the
 grader itself goes on to the next one.
@@ -43,7 +48,7 @@ from pathlib import Path
 import nbformat
 
 from helpers.course import ROOT
-from helpers.data import DATA_ENV_VAR, local_copy
+from helpers.data import DATA_ENV_VAR, load_cifar10, local_copy, write_withheld_copy
 from helpers.grade.inside import inside_command, last_result
 from helpers.grade.report import write_csv, write_feedback
 from helpers.grade.sandbox import (
@@ -60,11 +65,12 @@ from helpers.grade.scoring import (
     Row,
     Rubric,
     load_rubric,
+    mark_for_review,
     read_answers,
     score_answers,
     score_model,
 )
-from helpers.grade.submissions import Submission, copy_submission, find_submissions
+from helpers.grade.submissions import Submission, copy_submission, find_submissions, training_code
 from helpers.homework import ANSWERS_PATH, MODEL_PATH
 from helpers.modes import MODES, RunMode, get_mode
 
@@ -79,24 +85,35 @@ class Settings:
     rubric_path: Path
     work: Path
     submissions: Path
-    data: Path | None
+    data: Path | None  # the instructor's CIFAR-10: only the evaluator reads it
     sandbox: bool
     threads: int
     memory_bytes: int = 8 * 2**30
     output_cap: int = 5_000_000
+    kernel_data: Path | None = None  # the copy without test labels that submissions read
 
 
-def _in_box(settings: Settings, scratch: Path, argv: list[str], timeout: float) -> Finished:
-    """Run ``argv`` for a submission: clean environment, limits, and the sandbox when there is one."""
-    env = clean_environment(scratch, settings.mode.name, settings.data, settings.threads)
+def _folder_of(data: Path) -> Path:
+    return data if data.is_dir() else data.parent
+
+
+def _in_box(
+    settings: Settings, scratch: Path, argv: list[str], timeout: float, data: Path | None
+) -> Finished:
+    """Run ``argv`` for a submission: clean environment, limits, and the sandbox when there is one.
+    ``data`` is the CIFAR-10 copy this process may read; the other copy stays hidden."""
+    env = clean_environment(scratch, settings.mode.name, data, settings.threads)
     for folder in ("MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         Path(env[folder]).mkdir(parents=True, exist_ok=True)
     if settings.sandbox:
         readable = [ROOT, Path(sys.prefix), Path(sys.base_prefix)]  # course, venv, Python
-        if settings.data is not None:
-            readable.append(settings.data if settings.data.is_dir() else settings.data.parent)
+        if data is not None:
+            readable.append(_folder_of(data))
         home = [Path.home()] if Path.home() != Path("/") else []  # the instructor's own files
         hidden = [*home, settings.submissions, settings.work, settings.rubric_path.parent]
+        hidden += [
+            _folder_of(d) for d in (settings.data, settings.kernel_data) if d is not None and d != data
+        ]
         argv = sandboxed(argv, scratch, readable, hidden)
     return run_limited(argv, env, scratch, timeout, settings.memory_bytes)
 
@@ -126,7 +143,7 @@ def _grade(submission: Submission, settings: Settings, row: Row) -> None:
     notebook = copy_submission(submission, scratch)
     runner = inside_command("execute", str(notebook), "--timeout", str(settings.timeout))
     runner += ["--output-cap", str(settings.output_cap)]
-    finished = _in_box(settings, scratch, runner, settings.timeout + 60)
+    finished = _in_box(settings, scratch, runner, settings.timeout + 60, settings.kernel_data)
     result = last_result(finished.stdout)
     if finished.timed_out:
         row.status, row.error = "timeout", f"超過 {settings.timeout:.0f} 秒 (over {settings.timeout:.0f} s)"
@@ -138,25 +155,29 @@ def _grade(submission: Submission, settings: Settings, row: Row) -> None:
     else:
         row.status, row.error = result["status"], result["error"]
     row.items["runs"] = settings.rubric.points.get("runs", 0) if row.status == "ok" else 0
-    score_answers(row, read_answers(scratch / ANSWERS_PATH, row), settings.rubric)
+    answers = read_answers(scratch / ANSWERS_PATH, row)
+    mark_for_review(row, answers, training_code(notebook), settings.rubric)
     model = scratch / MODEL_PATH
     if not model.is_file():
         row.fail("no_model", STATUSES["no_model"])
         row.notes["model"] = f"❌ 沒有 {MODEL_PATH} (no model file)"
+        score_answers(row, answers, {}, settings.rubric)
         return
     # Measured in a fresh folder the submission never ran in: nothing it left behind (a fake
     # helpers package, a keras.json) can reach the evaluator.
     fresh = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-eval-", dir=settings.work))
     shutil.copyfile(model, fresh / "model.keras")
     evaluator = inside_command("evaluate", str(fresh / "model.keras"), "--mode", settings.mode.name)
-    evaluation = _in_box(settings, fresh, evaluator, 600)
+    evaluation = _in_box(settings, fresh, evaluator, 600, settings.data)
     measured = last_result(evaluation.stdout)
     if measured is None or "error" in measured:
         fallback = f"評估模型時失敗 (the evaluation failed): {evaluation.last_error_line()}"
         message = (measured or {}).get("error", fallback)
         row.fail("bad_model", message)
         row.notes["model"] = f"❌ {message}"
+        score_answers(row, answers, {}, settings.rubric)
         return
+    score_answers(row, answers, measured.get("facts") or {}, settings.rubric)
     score_model(row, measured, settings.rubric, settings.mode)
 
 
@@ -224,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         print(SANDBOX_MISSING, file=sys.stderr)
     submissions = find_submissions(args.submissions.resolve())
     work = Path(tempfile.mkdtemp(prefix="cifar10-grade-"))
+    kernel_data = None
+    if data is not None:  # the submissions' copy: the same images, the test labels left out
+        kernel_data = write_withheld_copy(load_cifar10(data), work / "kernel-data")
     settings = Settings(
         mode=mode,
         timeout=args.timeout or mode.grading_timeout_s,
@@ -235,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         sandbox=sandbox,
         threads=max(1, (os.cpu_count() or 1) // max(1, args.jobs)),
         memory_bytes=int(args.memory_gb * 2**30),
+        kernel_data=kernel_data,
     )
     sandbox_word = "bubblewrap" if sandbox else "無 (none)"
     print(

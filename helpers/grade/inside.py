@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from helpers.course import ROOT
 from helpers.data import load_cifar10
-from helpers.homework import inspect_model
+from helpers.homework import inspect_model, model_facts
 from helpers.modes import get_mode
 from helpers.training import accuracy
 
@@ -104,7 +104,10 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
 
 
 def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
-    """Load a saved model (no custom code: ``safe_mode``) and measure it on the mode's test set."""
+    """Load a saved model (no custom code: ``safe_mode``) and measure it: its contract (shapes,
+    parameters, layers, whether it is a course reference model), the facts the homework's questions
+    ask about, and its accuracy on the mode's test set (the true labels: only this process reads
+    them)."""
     import keras  # noqa: PLC0415 - only this process needs Keras (seconds to import)
 
     try:
@@ -117,10 +120,12 @@ def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
         "output_shape": report.output_shape,
         "params": report.params,
         "layer_types": report.layer_types,
+        "reference": report.reference,
+        "facts": model_facts(model),
         "test_accuracy": None,
     }
     if report.shapes_ok:
-        _, (x_test, y_test) = get_mode(mode).subset(load_cifar10())
+        x_test, y_test = get_mode(mode).splits(load_cifar10()).test
         result["test_accuracy"] = accuracy(model, x_test, y_test, batch_size=100)
     return result
 

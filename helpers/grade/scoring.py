@@ -1,8 +1,11 @@
 """Scoring: the rubric, one row per submission, and the points for its answers and its model.
 
-Scores come only from what the grader read or measured itself: the answers file the run wrote
-(re-checked against the rubric kept with the solution) and the evaluator's measurement of the
-saved model. Nothing the notebook printed is read.
+Automatic points come only from what the grader read or measured itself: the evaluator's
+measurement of the saved model (shapes, budget, layers, test accuracy, whether it is a course
+reference model, and the facts the questions ask about) and the answers file the run wrote,
+checked against those facts. Nothing the notebook printed is read. Items a program cannot judge
+(the BN-order justification, the data augmentation) are ``reviewed``: they get no automatic
+points, are listed in the CSV's ``review`` column, and the feedback file quotes what to read.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from helpers.course import ROOT
 from helpers.homework import (
     ANSWERS_PATH,
     JUSTIFICATION_KEY,
-    JUSTIFICATION_MIN_CHARS,
     MODEL_PATH,
+    QUESTIONS,
     ModelReport,
     accuracy_credit,
     canonical,
@@ -45,30 +48,38 @@ STATUSES: dict[str, str] = {
     "grader_error": "評分程式本身出錯 (the grader failed on this one)",
     "ok": "順利執行並完成評分 (ran and was scored)",
 }
-#: The automatic items, in rubric order; the model items share the model's note.
-ITEMS = ("runs", "shapes", "param_budget", "gap_head", "batch_norm", "accuracy")
-MODEL_ITEMS = ITEMS[1:5]
+#: The model items, checked from the saved model; they share the model's note.
+MODEL_ITEMS = ("shapes", "param_budget", "gap_head", "batch_norm", "pooling")
+#: What a person reads for each reviewed item.
+REVIEW_WHAT = {
+    "justification": "BN 順序的理由 (the BN-order justification)",
+    "augmentation": "訓練格子裡的資料增強 (data augmentation in the training cell)",
+}
 
 
 @dataclass(frozen=True)
 class Rubric:
-    """Points per item, and the solution's answers to the conceptual questions."""
+    """Automatic points per item, and the points a person gives for each reviewed item."""
 
     points: dict[str, float]
-    answers: dict[str, Any]
+    reviewed: dict[str, float] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
-        return list(self.points)
+        return [*self.points, *self.reviewed]
+
+    @property
+    def automatic_total(self) -> float:
+        return sum(self.points.values())
 
     @property
     def total(self) -> float:
-        return sum(self.points.values())
+        return self.automatic_total + sum(self.reviewed.values())
 
 
 def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:
     table = json.loads(path.read_text(encoding="utf-8"))
-    return Rubric(points=dict(table["points"]), answers=dict(table["answers"]))
+    return Rubric(points=dict(table["points"]), reviewed=dict(table.get("reviewed", {})))
 
 
 @dataclass
@@ -83,9 +94,12 @@ class Row:
     test_accuracy: float | None = None
     params: int | None = None
     runtime_s: float = 0.0
+    #: Reviewed items a person must read, and the text to read for each (quoted in the feedback).
+    review: dict[str, str] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
+        """The automatic points (reviewed items are added by the instructor)."""
         return sum(self.items.values())
 
     def fail(self, status: str, error: str) -> None:
@@ -95,7 +109,9 @@ class Row:
 
     def csv_row(self, rubric: Rubric) -> dict[str, Any]:
         row: dict[str, Any] = {"id": self.id, "status": self.status, "score": round(self.score, 2)}
-        row.update({name: self.items.get(name, 0) for name in rubric.columns})
+        row.update({name: self.items.get(name, 0) for name in rubric.points})
+        row.update({name: "" for name in rubric.reviewed})  # the instructor fills these in
+        row["review"] = "; ".join(REVIEW_WHAT.get(name, name) for name in self.review)
         row["test_accuracy"] = "" if self.test_accuracy is None else round(self.test_accuracy, 4)
         row["params"] = "" if self.params is None else self.params
         row["runtime_s"] = round(self.runtime_s, 1)
@@ -119,46 +135,66 @@ def read_answers(path: Path, row: Row) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def score_answers(row: Row, answers: dict[str, Any], rubric: Rubric) -> None:
-    """Points for each conceptual question (against the rubric) and for the justification."""
-    for question, expected in rubric.answers.items():
+def score_answers(row: Row, answers: dict[str, Any], facts: dict[str, Any], rubric: Rubric) -> None:
+    """Points for each question about the student's own model, checked against ``facts`` (what
+    the evaluator read from the saved model; empty when there is none)."""
+    for question in QUESTIONS:
         column = f"q_{question}"
         if column not in rubric.points:
             continue
-        given = canonical(answers.get(question))
-        right = given is not None and given == canonical(expected)
+        given = answers.get(question)
+        if question not in facts:
+            row.items[column] = 0
+            row.notes[column] = (
+                "❌ 沒有可核對的模型（或模型沒有 GAP） (no saved model with a GAP head to check)"
+            )
+            continue
+        right = canonical(given) is not None and canonical(given) == canonical(facts[question])
         row.items[column] = rubric.points[column] if right else 0
-        row.notes[column] = "✅" if right else f"❌ 你的答案 (yours): {repr(answers.get(question))[:40]}"
-    if "justification" in rubric.points:
-        text = answers.get(JUSTIFICATION_KEY)
-        ok = isinstance(text, str) and len(text.strip()) >= JUSTIFICATION_MIN_CHARS
-        row.items["justification"] = rubric.points["justification"] if ok else 0
-        row.notes["justification"] = (
-            "✅" if ok else f"❌ 需要一句說明卷積區塊順序的理由（至少 {JUSTIFICATION_MIN_CHARS} 個字）"
+        row.notes[column] = (
+            "✅"
+            if right
+            else f"❌ 你的答案 (yours): {repr(given)[:40]}；你的模型 (your model): {facts[question]}"
         )
 
 
+def mark_for_review(row: Row, answers: dict[str, Any], training_code: str, rubric: Rubric) -> None:
+    """List the reviewed items and what a person reads for each (no automatic points)."""
+    if "justification" in rubric.reviewed:
+        text = answers.get(JUSTIFICATION_KEY)
+        row.review["justification"] = (
+            text.strip()[:2000] if isinstance(text, str) and text.strip() else "（沒有寫 none）"
+        )
+    if "augmentation" in rubric.reviewed:
+        row.review["augmentation"] = training_code[:4000] or "（找不到訓練格子 no training cell found）"
+
+
 def score_model(row: Row, evaluation: dict[str, Any], rubric: Rubric, mode: RunMode) -> None:
-    """Points for the model's shapes, budget, head, BN and measured accuracy."""
+    """Points for the model's shapes, budget, head, BN, pooling and measured accuracy; none at all
+    when the model is a course reference model."""
     points = rubric.points
     report = ModelReport(
         input_shape=tuple(evaluation["input_shape"]) if evaluation.get("input_shape") else None,
         output_shape=tuple(evaluation["output_shape"]) if evaluation.get("output_shape") else None,
         params=int(evaluation.get("params") or 0),
         layer_types=tuple(evaluation.get("layer_types") or ()),
+        reference=evaluation.get("reference"),
     )
     row.params = report.params
     row.test_accuracy = evaluation.get("test_accuracy")
+    own = report.reference is None  # a course reference model earns no model points at all
     checks = {
         "shapes": report.shapes_ok,
         "param_budget": report.shapes_ok and report.within_budget,
         "gap_head": report.gap_head,
         "batch_norm": report.batch_norm,
+        "pooling": report.pooling,
     }
     for name, ok in checks.items():
-        row.items[name] = points.get(name, 0) if ok else 0
+        row.items[name] = points.get(name, 0) if ok and own else 0
     accuracy = row.test_accuracy
-    row.items["accuracy"] = round(points.get("accuracy", 0) * accuracy_credit(accuracy, mode), 1)
+    credit = accuracy_credit(accuracy, mode) if own else 0.0
+    row.items["accuracy"] = round(points.get("accuracy", 0) * credit, 1)
     problems = model_problems(report)
     row.notes["model"] = "✅" if not problems else "❌ " + "；".join(p for p, _ in problems)
     row.notes["accuracy"] = (

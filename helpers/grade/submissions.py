@@ -6,6 +6,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from helpers.homework import OUTPUT_DIR
 
 #: The most bytes copied from one student's folder (the rest is left behind).
@@ -70,3 +72,22 @@ def copy_submission(submission: Submission, scratch: Path) -> Path:
         (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, scratch / relative)
     return scratch / submission.notebook.relative_to(submission.path)
+
+
+#: The tag of the homework's training cell (kept in the student copy); the grader quotes that
+#: cell for the instructor to review the data augmentation.
+TRAIN_TAG = "homework-train"
+
+
+def training_code(notebook: Path) -> str:
+    """The source of the training cell(s) of a submitted notebook: the cells tagged
+    :data:`TRAIN_TAG`, or else every code cell that calls a ``train`` function or ``fit``."""
+    try:
+        cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    except Exception:  # noqa: BLE001 - an unreadable notebook has no training cell to quote
+        return ""
+    tagged = [c for c in cells if TRAIN_TAG in c.get("metadata", {}).get("tags", [])]
+    chosen = tagged or [
+        c for c in cells if ".train(" in c.source or "train(" in c.source or ".fit(" in c.source
+    ]
+    return "\n\n".join(c.source for c in chosen)
