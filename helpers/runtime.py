@@ -6,6 +6,7 @@ Used in notebooks 01, 02, 03, 04, 05, 06, 07.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import platform
 import subprocess
@@ -65,6 +66,7 @@ def setup_notebook() -> RunMode:
     use_chinese_font()
     mode = _mode = get_mode()
     gpus = gpu_names()
+    _quiet_tensorflow()
     policy = device_policy()
     device = f"GPU：{', '.join(gpus)}" if gpus else "CPU（沒有 GPU / no GPU）"
     training = (
@@ -77,6 +79,15 @@ def setup_notebook() -> RunMode:
     if colab and not gpus:
         print(COLAB_GPU_HINT)
     return mode
+
+
+def _quiet_tensorflow() -> None:
+    """Hide TensorFlow's Python warnings (e.g. "N out of the last M calls ... triggered
+    tf.function retracing" after several models' predict): noise for a student, and in a notebook
+    TensorFlow prints them to stdout, into the cell's output. ``tf.get_logger()`` sets the level
+    to INFO on its first call in an interactive session, so it is called first."""
+    if "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
 
 
 def _backend_versions() -> str:

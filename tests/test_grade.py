@@ -80,12 +80,13 @@ for batch in pathlib.Path(os.environ.get("CIFAR10_DIR", "/nowhere")).rglob("test
     if b"labels" in pickle.loads(batch.read_bytes()):
         found.append(str(batch))
 for guess in [pathlib.Path.home(), pathlib.Path("/root"), pathlib.Path("/tmp")]:
-    try:
-        for batch in guess.rglob("test_batch"):
-            if b"labels" in pickle.loads(batch.read_bytes()):
-                found.append(str(batch))
-    except OSError:
-        pass
+    for depth in ("*/test_batch", "*/*/test_batch", "*/*/*/test_batch"):  # e.g. ~/.keras/datasets/…
+        try:
+            for batch in guess.glob(depth):
+                if b"labels" in pickle.loads(batch.read_bytes()):
+                    found.append(str(batch))
+        except OSError:
+            pass
 try:
     keras.datasets.cifar10.load_data()
     found.append("keras download")
@@ -158,7 +159,7 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
     subs.mkdir()
     shutil.copyfile(ROOT / "solutions" / "07_homework.ipynb", subs / "good.ipynb")
     shutil.copyfile(ROOT / "notebooks" / "07_homework.ipynb", subs / "unfinished.ipynb")
-    wrong = {**RIGHT, "head_params": 80}
+    wrong = {**RIGHT, "head_params": 80, "bn_order_reason": "q7#Zp!x2Lw"}  # 10 random characters
     write_notebook(subs / "partial.ipynb", SAVE, f"save_submission(tiny(), {wrong!r})")
     write_notebook(
         subs / "reference.ipynb",
@@ -168,11 +169,6 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         f"save_submission(fast_cnn(), {{**answers, **{REASON!r}}})",
     )
     write_notebook(subs / "no_pooling.ipynb", SAVE, f"save_submission(tiny(pool=False), {RIGHT!r})")
-    write_notebook(
-        subs / "random_reason.ipynb",
-        SAVE,
-        f"save_submission(tiny(), {{**{RIGHT!r}, 'bn_order_reason': 'q7#Zp!x2Lw'}})",
-    )
     solution = nbformat.read(ROOT / "solutions" / "07_homework.ipynb", as_version=4)
     [training] = [c for c in solution.cells if "homework-train" in c.metadata.get("tags", [])]
     honest = training.source.split("# BEGIN SOLUTION\n")[1].split("# END SOLUTION")[0]
@@ -345,9 +341,9 @@ def test_a_model_without_pooling_fails_the_pooling_rule(graded) -> None:
 
 
 def test_a_justification_is_never_scored_by_length_but_quoted_for_review(graded, place) -> None:
-    row = graded["random_reason"]
+    row = graded["partial"]
     assert row["justification"] == "" and "BN 順序的理由" in row["review"]
-    text = (place["root"] / "feedback" / "random_reason.md").read_text(encoding="utf-8")
+    text = (place["root"] / "feedback" / "partial.md").read_text(encoding="utf-8")
     assert "q7#Zp!x2Lw" in text and "講師審閱" in text
 
 
