@@ -148,10 +148,31 @@ def all_pages(built) -> list[str]:
     return sorted(str(p.relative_to(html)) for p in html.rglob("*.html") if "_static" not in p.parts)
 
 
+def check_lesson(visit: Visit, name: str) -> None:
+    """A lesson page shows its plots (decoded, non-zero size) and both Colab badges."""
+    sizes = visit.page.eval_on_selector_all(
+        "img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.naturalHeight])"
+    )
+    plots = [s for s in sizes if "_images/" in s[0] and not s[0].endswith(site.BADGE_FILE)]
+    badges = [s for s in sizes if s[0].endswith(site.BADGE_FILE)]
+    assert plots and all(w > 0 and h > 0 for _, w, h in plots), f"{name}: {plots[:3]}"
+    assert len(badges) == 2 and all(w > 0 for _, w, _ in badges), name
+    colab = visit.page.eval_on_selector_all(
+        "a[href*='colab.research.google.com']", "els => els.map(e => e.href)"
+    )
+    assert any("/notebooks/" in h for h in colab) and any("/solutions/" in h for h in colab), name
+
+
 def test_every_page_loads_cleanly_and_its_links_and_images_resolve(built, server, browser) -> None:
+    """Every page: no console errors, no missing or outside resources, images decoded, internal
+    links (and their anchors) resolve; each lesson page also shows its plots and Colab badges."""
     html, _ = built
+    lessons_seen = set()
     for path in all_pages(built):
         with Visit(browser, server, path) as visit:
+            if path.startswith("lessons/"):
+                check_lesson(visit, Path(path).stem)
+                lessons_seen.add(Path(path).stem)
             assert not visit.problems, f"{path}: {visit.problems[:5]}"
             images = visit.page.eval_on_selector_all(
                 "img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0])"
@@ -170,22 +191,7 @@ def test_every_page_loads_cleanly_and_its_links_and_images_resolve(built, server
             if target.fragment and file.suffix == ".html":
                 ids = re.findall(r'id="([^"]+)"', file.read_text(encoding="utf-8"))
                 assert unquote(target.fragment) in ids, f"{path}: link to a missing anchor {href}"
-
-
-def test_lesson_pages_show_their_plots_and_colab_badges(server, browser) -> None:
-    for name in LESSONS:
-        with Visit(browser, server, f"lessons/{name}.html") as visit:
-            sizes = visit.page.eval_on_selector_all(
-                "img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.naturalHeight])"
-            )
-            plots = [s for s in sizes if "_images/" in s[0] and not s[0].endswith(site.BADGE_FILE)]
-            badges = [s for s in sizes if s[0].endswith(site.BADGE_FILE)]
-            assert plots and all(w > 0 and h > 0 for _, w, h in plots), f"{name}: {plots[:3]}"
-            assert len(badges) == 2 and all(w > 0 for _, w, _ in badges), name
-            colab = visit.page.eval_on_selector_all(
-                "a[href*='colab.research.google.com']", "els => els.map(e => e.href)"
-            )
-            assert any("/notebooks/" in h for h in colab) and any("/solutions/" in h for h in colab), name
+    assert lessons_seen == set(LESSONS)
 
 
 @pytest.mark.parametrize(
