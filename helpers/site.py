@@ -169,6 +169,7 @@ html_show_sourcelink = False
 mathjax_path = "{mathjax}"
 # The bundled MathJax 2 has the STIX-Web fonts only (as in classic Jupyter).
 mathjax2_config = {{
+    "messageStyle": "none",
     "HTML-CSS": {{"availableFonts": [], "webFont": "STIX-Web", "imageFont": None, "preferredFont": None}},
     "SVG": {{"font": "STIX-Web"}},
 }}
