@@ -52,9 +52,9 @@ def accuracy_credit(accuracy: float | None, mode: RunMode) -> float:
 OUTPUT_DIR = Path("homework_output")
 MODEL_PATH = OUTPUT_DIR / "model.keras"
 ANSWERS_PATH = OUTPUT_DIR / "answers.json"
-#: The free-text answer: one sentence on the chosen conv-block order (at least this many characters).
+#: The free-text answer: one sentence on the chosen conv-block order, read by the instructor
+#: (never scored by a program; the grader quotes it for review).
 JUSTIFICATION_KEY = "bn_order_reason"
-JUSTIFICATION_MIN_CHARS = 10
 
 
 #: The mode the instructor grades in; its time limit is the one the notebook states.
