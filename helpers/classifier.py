@@ -56,3 +56,20 @@ def confusion_matrix(
 def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     """Accuracy of each class (row) of a confusion matrix."""
     return np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
+
+
+def top_confusions(matrix: np.ndarray, count: int = 5) -> list[tuple[int, int, int, int]]:
+    """The ``count`` most frequent mistakes of a confusion matrix (rows: true class, columns:
+    predicted), most first, as ``(true, predicted, times, times the other way round)``."""
+    mistakes = np.array(matrix, copy=True)
+    np.fill_diagonal(mistakes, 0)
+    order = np.argsort(-mistakes, axis=None, kind="stable")[:count]
+    return [
+        (int(t), int(p), int(mistakes[t, p]), int(mistakes[p, t]))
+        for t, p in zip(*np.unravel_index(order, mistakes.shape), strict=True)
+    ]
+
+
+def wrongly_predicted(matrix: np.ndarray) -> np.ndarray:
+    """How many times each class was predicted for an image of another class."""
+    return np.asarray(matrix).sum(axis=0) - np.diag(matrix)

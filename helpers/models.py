@@ -160,6 +160,13 @@ def keras_example_cnn(
     return keras.Sequential(body + top, name=f"keras_cifar10_cnn{suffix}")
 
 
+def layer_differences(model_a: keras.Model, model_b: keras.Model) -> list[tuple[str, str]]:
+    """The (type in ``model_a``, type in ``model_b``) of every position where two models with the
+    same number of layers have layers of different types: what a fair comparison changed."""
+    pairs = zip(model_a.layers, model_b.layers, strict=True)
+    return [(type(a).__name__, type(b).__name__) for a, b in pairs if type(a) is not type(b)]
+
+
 def parameter_table(model: keras.Model):
     """A pandas DataFrame of the layers that have parameters: count and share of the total."""
     total = model.count_params()

@@ -13,6 +13,8 @@ from helpers.classifier import (
     per_class_accuracy,
     softmax,
     softmax_naive,
+    top_confusions,
+    wrongly_predicted,
 )
 
 LOGITS = np.random.default_rng(0).normal(scale=3, size=(6, 10))
@@ -52,3 +54,9 @@ def test_confusion_matrix_and_per_class_accuracy() -> None:
     assert matrix.tolist() == [[1, 1, 0], [1, 2, 0], [0, 0, 1]]
     np.testing.assert_allclose(per_class_accuracy(matrix), [0.5, 2 / 3, 1.0])
     assert per_class_accuracy(np.zeros((2, 2), int)).tolist() == [0.0, 0.0]
+
+
+def test_top_confusions_are_asymmetric_counts_most_first() -> None:
+    matrix = np.array([[5, 3, 0], [1, 4, 7], [0, 2, 6]])
+    assert top_confusions(matrix, 2) == [(1, 2, 7, 2), (0, 1, 3, 1)]
+    assert wrongly_predicted(matrix).tolist() == [1, 5, 7]

@@ -125,14 +125,13 @@ def test_gap_head_replaces_the_dense_layers() -> None:
 
 
 def test_fair_heads_differ_only_in_flatten_or_gap() -> None:
+    from helpers.models import layer_differences
+
     flatten, gap512 = keras_example_cnn(head="flatten"), keras_example_cnn(head="gap-dense512")
-    kinds = [[type(layer).__name__ for layer in m.layers] for m in (flatten, gap512)]
-    differ = [i for i, (a, b) in enumerate(zip(*kinds, strict=True)) if a != b]
-    assert [(kinds[0][i], kinds[1][i]) for i in differ] == [("Flatten", "GlobalAveragePooling2D")]
+    assert layer_differences(flatten, gap512) == [("Flatten", "GlobalAveragePooling2D")]
     assert flatten.count_params() - gap512.count_params() == (6 * 6 * 64 - 64) * 512
     deep_flat, deep_gap = (small_cnn("conv-bn-relu", (32, 64, 128), head=h) for h in ("flatten", "gap"))
-    kinds = [[type(layer).__name__ for layer in m.layers] for m in (deep_flat, deep_gap)]
-    assert [(a, b) for a, b in zip(*kinds, strict=True) if a != b] == [("Flatten", "GlobalAveragePooling2D")]
+    assert layer_differences(deep_flat, deep_gap) == [("Flatten", "GlobalAveragePooling2D")]
     assert deep_flat.count_params() - deep_gap.count_params() == (8 * 8 * 128 - 128) * 10
     with pytest.raises(ValueError, match="unknown head"):
         small_cnn(head="dense")
