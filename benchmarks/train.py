@@ -4,8 +4,8 @@ The JSON holds the hardware, the TensorFlow/Keras versions, images/s, per-epoch 
 wall time, and the time to reach 75 / 79 / 80 / 94 % test accuracy. Example (the Keras example,
 50 epochs, as in the lesson's claim)::
 
-    python -m benchmarks.train keras-example --epochs 50 \\
-        --out benchmarks/results/keras_example_50ep_cpu.json
+    python -m benchmarks.train keras-example --epochs 50 --seed 0 \\
+        --out benchmarks/results/keras_example_50ep_cpu_seed0.json
 
 Data come from ``load_cifar10()`` (set ``CIFAR10_DIR`` for the offline copy). ``--train-size``
 trains on a stratified subset, for a quick check of the script itself.
@@ -46,6 +46,10 @@ class Recipe:
     fit: Callable[..., Any]  # (model, data, epochs, seed, callbacks) -> TrainResult
     batch_size: int
     keras2: bool = False  # built and trained with tf_keras (the Keras 2 API), not Keras 3
+    known_differences: tuple[str, ...] = ()  # from the run it reproduces, printed with its verdict
+
+
+JPEG_COPY = "資料：離線的 CIFAR-10 副本，原圖以 JPEG（品質 75）重新壓縮 (offline copy, JPEG quality 75)"
 
 
 def recipes() -> dict[str, Recipe]:
@@ -146,6 +150,17 @@ def recipes() -> dict[str, Recipe]:
             build=keras_example_cnn,
             fit=keras_example,
             batch_size=32,
+            known_differences=(
+                JPEG_COPY,
+                "框架：TensorFlow 2 + Keras 3（版本記在 versions），不是 2017 年的 Keras 2 "
+                "(framework versions)",
+                "RMSprop：Keras 3 的 ε 在根號裡面，移植版用 ε² = 1e-14，"
+                "每一步和 Keras 2 的 lr·g/(√v+ε) 相差不到 ε "
+                "(epsilon squared inside the root; tests/test_models.py compares 300 steps)",
+                "資料增強：RandomTranslation + RandomFlip 在 tf.data 裡，取代已移除的 ImageDataGenerator；"
+                "平移最多 10%、雙線性內插、nearest 補邊，分布相同，亂數序列不同 "
+                "(same distribution, other random stream)",
+            ),
         ),
         "improved": Recipe(
             description="notebook 06's improved_cnn: Conv-BN-ReLU 32/64/128 + GAP, Adam 1e-3, batch 128, "
@@ -170,6 +185,13 @@ def recipes() -> dict[str, Recipe]:
             fit=keras2_original,
             batch_size=32,
             keras2=True,
+            known_differences=(
+                JPEG_COPY,
+                "框架：tf_keras（Keras 2 的 API）+ TensorFlow 2（版本記在 versions），不是 2017 年的 Keras 2 "
+                "(framework versions)",
+                "RMSprop：tf_keras 的 legacy RMSprop 由 TensorFlow 的 kernel 計算，ε 在根號裡面；"
+                "2017 年的 Keras 2 在根號外面 (epsilon inside the root)",
+            ),
         ),
         "gpu-reference": Recipe(
             description="GPU reference: ResNet-9 (helpers.models.resnet9) + helpers.training.GPU_RECIPE "
@@ -207,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="time budget: stop after the first epoch that ends past it (whole-process wall time)",
     )
+    parser.add_argument("--note", default=None, help="free text kept in the record's notes")
     args = parser.parse_args(argv)
 
     import keras  # noqa: PLC0415
@@ -243,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         "data_loaded_s": round(data_loaded_s, 2),
         "epochs": [],
     }
+    if recipe.known_differences:
+        result["known_differences"] = list(recipe.known_differences)
+    if args.note:
+        result["notes"] = args.note
 
     callback_base = keras.callbacks.Callback
     if recipe.keras2:

@@ -154,11 +154,15 @@ def plot_curves(
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.6))
     for name, runs in curves.items():
-        values = np.asarray(runs, dtype=float)
+        values = np.full((len(runs), max(len(run) for run in runs)), np.nan)
+        # runs of different lengths: each epoch over the runs that reached it
+        for row, run in zip(values, runs, strict=True):
+            row[: len(run)] = run
         epochs = np.arange(1, values.shape[1] + 1)
-        (line,) = ax.plot(epochs, values.mean(axis=0), marker="o", markersize=3, label=name)
+        (line,) = ax.plot(epochs, np.nanmean(values, axis=0), marker="o", markersize=3, label=name)
         if len(values) > 1:
-            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
+            lowest, highest = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+            ax.fill_between(epochs, lowest, highest, color=line.get_color(), alpha=0.2)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     if title:
@@ -166,6 +170,22 @@ def plot_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def mark_claims(ax, claims: dict[int, float], who: str = "範例說") -> None:
+    """Draw claims ``{epoch: accuracy}`` on a curve plot: a dotted line at each claimed accuracy,
+    a marker at its epoch, labelled like "範例說 25 epoch 75%"."""
+    for epoch, claimed in sorted(claims.items()):
+        ax.axhline(claimed, color="gray", linestyle=":", linewidth=1)
+        ax.plot([epoch], [claimed], marker="*", markersize=10, color="gray", linestyle="none")
+        ax.annotate(
+            f"{who} {epoch} epoch {claimed:.0%}",
+            (1, claimed),
+            xytext=(0, 3),
+            textcoords="offset points",
+            fontsize=8,
+            color="gray",
+        )
 
 
 def plot_class_counts(splits: dict[str, np.ndarray], title: str | None = None):

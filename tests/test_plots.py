@@ -84,7 +84,7 @@ def test_class_counts() -> None:
 
 
 def test_grid_and_curves_render_cleanly(restore_rc) -> None:
-    from helpers.plots import plot_curves, plot_grid
+    from helpers.plots import mark_claims, plot_curves, plot_grid
 
     maps = [np.random.default_rng(i).normal(size=(8, 8)) for i in range(3)]
     grid = plot_grid(maps, ["特徵圖 0", "特徵圖 1", "特徵圖 2"], cols=2, cmap="viridis")
@@ -100,6 +100,13 @@ def test_grid_and_curves_render_cleanly(restore_rc) -> None:
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.325, 0.525])
     assert len(ax.collections) == 1, "only the model with several runs gets a min–max band"
     assert render(figure) == []
+    ragged = plot_curves({"3 個種子": [[0.3, 0.5, 0.6], [0.4, 0.6], [0.5, 0.7]]}, "準確率")
+    np.testing.assert_allclose(ragged.axes[0].lines[0].get_ydata(), [0.4, 0.6, 0.6])  # epoch 3: one run
+    assert render(ragged) == []
+    mark_claims(ragged.axes[0], {25: 0.75, 50: 0.79})
+    labels = [text.get_text() for text in ragged.axes[0].texts]
+    assert labels == ["範例說 25 epoch 75%", "範例說 50 epoch 79%"]
+    assert render(ragged) == []
 
 
 def test_confusion_matrix_plot(restore_rc) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -19,9 +21,13 @@ from helpers.training import (
     compile_model,
     curves,
     default_backup_dir,
+    describe_records,
     evaluate_test,
     evaluate_test_all,
     outputs_probabilities,
+    read_records,
+    record_curves,
+    reference_within_runs,
     results_table,
     simulated_disconnect,
     train,
@@ -90,13 +96,49 @@ def test_loss_matches_the_output_layer() -> None:
     assert compile_model(small_cnn()).loss.from_logits is True
 
 
-def test_claim_report() -> None:
+def test_claim_report_one_run() -> None:
     curve = [0.5] * 24 + [0.76] + [0.7] * 24 + [0.775]
-    held, missed = claim_report(curve, {25: 0.75, 50: 0.79})
-    assert "76.0%" in held and "重現了" in held
-    assert "77.5%" in missed and "差一點" in missed and "-1.5" in missed
-    assert "沒有重現" in claim_report([0.6] * 25, {25: 0.75})[0]
-    assert "還沒有紀錄" in claim_report([0.6] * 3, {25: 0.75})[0]
+    held, missed = claim_report([curve], {25: 0.75, 50: 0.79})
+    assert "76.0%" in held and "重現了" in held and "one run" in held
+    assert "77.5%" in missed and "沒有重現" in missed and "-1.5" in missed
+    assert "還沒有紀錄" in claim_report([[0.6] * 3], {25: 0.75})[0]
+
+
+def test_claim_report_several_seeds_uses_their_range() -> None:
+    runs = [[0.70] * 25, [0.74] * 25, [0.78] * 25]
+    (inside,) = claim_report(runs, {25: 0.75})
+    assert "74.0%" in inside and "70.0%–78.0%" in inside and "3 個種子" in inside
+    assert "範圍內" in inside and "重現了" not in inside and "沒有重現" not in inside
+    (reached,) = claim_report(runs, {25: 0.70})
+    assert "重現了" in reached
+    (missed,) = claim_report(runs, {25: 0.80})
+    assert "沒有重現" in missed and "-6.0" in missed
+    # a claim past the shorter runs is read on the runs that reached that epoch only
+    (longer,) = claim_report([[0.6] * 25, [0.7] * 50], {50: 0.79})
+    assert "70.0%" in longer and "one run" in longer
+
+
+def test_benchmark_records_are_read_described_and_compared(tmp_path) -> None:
+    def record(seed: int, accuracies: list[float]) -> dict:
+        epochs = [{"test_accuracy": a, "wall_s": 60.0 * (k + 1)} for k, a in enumerate(accuracies)]
+        hardware = {"cpu": "Test CPU", "cpu_count": 2}
+        return {"seed": seed, "epochs": epochs, "hardware": hardware, "versions": {"tensorflow": "2.x"}}
+
+    for seed, accuracies in [(0, [0.5, 0.70]), (1, [0.5, 0.74]), (2, [0.6])]:
+        (tmp_path / f"port_seed{seed}.json").write_text(json.dumps(record(seed, accuracies)))
+    runs = read_records(tmp_path, "port_seed*.json")
+    assert [r["seed"] for r in runs] == [0, 1, 2]
+    assert record_curves(runs) == [[0.5, 0.70], [0.5, 0.74], [0.6]]
+    line = describe_records("移植版", runs)
+    assert "3 次執行" in line and "0, 1, 2" in line and "1/2 個 epoch" in line and "1–2 分鐘" in line
+    assert "TensorFlow 2.x" in line and "Test CPU 2 核心" in line
+    assert "每次 2 分鐘" in describe_records("一次", runs[:1])
+    inside, outside = reference_within_runs([0.55, 0.80], record_curves(runs), [1, 2])
+    assert "分不出來" in inside and "50.0%–60.0%" in inside
+    assert "範圍外" in outside and "+8.0" in outside
+    assert "不夠長" in reference_within_runs([0.5], record_curves(runs), [2])[0]
+    with pytest.raises(FileNotFoundError, match="找不到紀錄"):
+        read_records(tmp_path, "missing*.json")
 
 
 def test_default_backup_dir_depends_on_the_mode_it_is_given(monkeypatch, tmp_path) -> None:
