@@ -429,7 +429,7 @@ def claim_report(runs: list[list[float]], claims: dict[int, float]) -> list[str]
     """
     lines = []
     for epoch, claimed in sorted(claims.items()):
-        values = np.array([run[epoch - 1] for run in runs if len(run) >= epoch], dtype=float)
+        values = _values_at(runs, epoch)
         if not len(values):
             longest = max((len(run) for run in runs), default=0)
             lines.append(f"第 {epoch} 個 epoch：還沒有紀錄（最長的只有 {longest} 個 epoch）")
@@ -453,6 +453,11 @@ def claim_report(runs: list[list[float]], claims: dict[int, float]) -> list[str]
             )
         lines.append(f"第 {epoch} 個 epoch：{measured}，範例說 {claimed:.0%} → {verdict}")
     return lines
+
+
+def _values_at(runs: list[list[float]], epoch: int) -> np.ndarray:
+    """The value at ``epoch`` (1-based) of every run that reached it."""
+    return np.array([run[epoch - 1] for run in runs if len(run) >= epoch], dtype=float)
 
 
 def read_records(directory: Path, pattern: str) -> list[dict[str, Any]]:
@@ -488,7 +493,7 @@ def reference_within_runs(reference: list[float], runs: list[list[float]], epoch
     (e.g. a port's seeds) at the given epochs, one line each."""
     lines = []
     for epoch in epochs:
-        values = np.array([run[epoch - 1] for run in runs if len(run) >= epoch], dtype=float)
+        values = _values_at(runs, epoch)
         if len(reference) < epoch or not len(values):
             lines.append(f"第 {epoch} 個 epoch：紀錄不夠長 (record too short)")
             continue
