@@ -41,6 +41,10 @@ class RunMode:
     homework_target: float
     #: Seconds the grader gives one homework submission (kernel start to the last cell).
     grading_timeout_s: float
+    #: The most training images of an experiment that trains many models (a ``splits`` call with
+    #: ``full_train_size``); None: no cap beyond :attr:`train_size`. Smoke mode checks that an
+    #: experiment runs and prints its table, not what it finds.
+    experiment_train_size: int | None = None
 
     def epochs(self, full: int) -> int:
         """The number of epochs to train for a notebook that wants ``full`` epochs."""
@@ -68,6 +72,8 @@ class RunMode:
         (x_train, y_train), (x_test, y_test) = data
         rest, val = validation_split(x_train, y_train, self.val_size, seed)
         sizes = [s for s in (self.train_size, full_train_size) if s is not None]
+        if full_train_size is not None and self.experiment_train_size is not None:
+            sizes.append(self.experiment_train_size)
         train = _shrink(*rest, min(sizes) if sizes else None, seed)
         if y_test is None:
             test: tuple[np.ndarray, np.ndarray | None] = (x_test[: self.test_size], None)
@@ -85,6 +91,8 @@ class RunMode:
             else (f"最多 (at most) {self.max_epochs}")
         )
         label = "完整 (full)" if self.name == "full" else "快速測試 (smoke)"
+        if self.experiment_train_size is not None:
+            epochs += f"｜多模型實驗 (experiments): {self.experiment_train_size:,} 張"
         return (
             f"執行模式 (mode): {label}｜訓練 (train): {train}｜驗證 (validation): {self.val_size:,}｜"
             f"測試 (test): {test}｜epochs: {epochs}"
@@ -114,6 +122,7 @@ SMOKE = RunMode(
     max_epochs=2,
     homework_target=0.15,
     grading_timeout_s=300.0,
+    experiment_train_size=256,
 )
 MODES = {mode.name: mode for mode in (FULL, SMOKE)}
 

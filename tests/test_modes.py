@@ -70,7 +70,9 @@ def test_runs_and_full_train_size() -> None:
     y = np.tile(np.arange(10), 800).reshape(-1, 1)
     data = ((x, y), (x[:600], y[:600]))
     assert len(FULL.splits(data, full_train_size=2000).train[0]) == 2000
-    assert len(SMOKE.splits(data, full_train_size=2000).train[0]) == 1000
+    assert len(SMOKE.splits(data, full_train_size=2000).train[0]) == SMOKE.experiment_train_size == 256
+    assert len(SMOKE.splits(data).train[0]) == 1000, "only experiments get the smaller smoke subset"
+    assert FULL.experiment_train_size is None
 
 
 def test_every_mode_dependent_number_is_on_the_mode() -> None:

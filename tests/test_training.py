@@ -42,6 +42,17 @@ def test_training_one_step_smoke(fake_data) -> None:
     assert curves({"a": [result]}, "val_accuracy")["a"] == [result.history["val_accuracy"]]
 
 
+def test_only_runs_of_a_few_steps_skip_tracing(fake_data) -> None:
+    from helpers.training import EAGER_MAX_STEPS
+
+    model = small_cnn(widths=(8,), convs_per_stage=1)
+    train(model, fake_data(64, 32), epochs=EAGER_MAX_STEPS, batch_size=64)
+    assert model.run_eagerly, f"{EAGER_MAX_STEPS} steps: eagerly"
+    longer = small_cnn(widths=(8,), convs_per_stage=1)
+    train(longer, fake_data(64, 32), epochs=EAGER_MAX_STEPS + 1, batch_size=64)
+    assert not longer.run_eagerly, "one step more: traced, as every full-mode run is"
+
+
 def test_compare_validates_on_val_and_reads_the_test_set_once_at_the_end(fake_data, capsys) -> None:
     (x, y), (x_val, y_val) = fake_data(64, 32)
     unusable = (np.full((7, 5, 5, 1), 255, np.uint8), np.zeros(7))  # wrong shape: reading it would fail
