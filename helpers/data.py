@@ -323,7 +323,7 @@ def _parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray | None]:
             f"Not a CIFAR-10 batch file (no data/labels, or data is not N x 3072): {name}",
             damaged,
         )
-    if withheld:  # a grading copy's test batch: images only (see write_withheld_copy)
+    if withheld:  # a grading copy's test batch: no labels, no images (see write_withheld_copy)
         return data.astype(np.uint8, copy=False).reshape(data.shape[0], 3, 32, 32), None
     label_array = np.asarray(labels)
     bad_range = label_array.size > 0 and (label_array.min() < 0 or label_array.max() >= NUM_CLASSES)
@@ -352,11 +352,13 @@ def _assemble(batches: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> tuple
 
 
 def write_withheld_copy(data: tuple[Split, Split], root: Path) -> Path:
-    """Write ``root/cifar-10-batches-py`` in the official layout, but with a test batch that holds
-    the images only (no labels): the copy a homework submission's kernel gets while grading.
-    :func:`load_cifar10` reads it as usual and returns ``y_test`` as ``None``. Returns the folder.
+    """Write ``root/cifar-10-batches-py`` in the official layout with the training batches only:
+    its test batch holds no images and no labels (marked :data:`WITHHELD_KEY`). It is the copy a
+    homework submission's kernel gets while grading: CIFAR-10's test labels are public, so the
+    test images themselves stay with the grader's evaluator. :func:`load_cifar10` reads it as usual
+    and returns an empty ``x_test`` and ``y_test`` as ``None``. Returns the folder.
     """
-    (x_train, y_train), (x_test, _) = data
+    (x_train, y_train), _ = data
     folder = Path(root) / FOLDER_NAME
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -368,7 +370,7 @@ def write_withheld_copy(data: tuple[Split, Split], root: Path) -> Path:
     ):
         batch = {b"data": rows(x_train[part]), b"labels": [int(v) for v in np.ravel(y_train[part])]}
         (folder / name).write_bytes(pickle.dumps(batch, protocol=4))
-    test = {b"data": rows(x_test), WITHHELD_KEY: True}
+    test = {b"data": np.zeros((0, 3072), np.uint8), WITHHELD_KEY: True}
     (folder / TEST_BATCH).write_bytes(pickle.dumps(test, protocol=4))
     return folder
 

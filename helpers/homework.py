@@ -17,7 +17,9 @@ Used in notebooks 07.
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The most parameters a homework model may have: 40% of the Keras example's 1,250,858
 #: (:data:`helpers.models.KERAS_EXAMPLE_PARAMS`).
 PARAM_BUDGET = 500_000
+#: The most bytes a hand-in may hold (notebook and files together); the grader reads no more.
+MAX_SUBMISSION_BYTES = 20_000_000
 #: Chance level on CIFAR-10's ten balanced classes.
 CHANCE_ACCURACY = 0.10
 
@@ -67,9 +71,12 @@ def grading_rules(mode: RunMode = GRADING_MODE) -> str:
     return (
         f"評分方式 (grading)：講師用 {mode.name} 模式從頭執行整本筆記本，時限 {minutes:.0f} 分鐘"
         f"（{mode.grading_timeout_s:.0f} 秒，雙核心 CPU、沒有 GPU），超過時限就拿不到模型的分數。"
-        "評分時不提供測試集的標籤：選模型與 epoch 請看驗證集。\n"
+        "評分時不提供測試集的標籤：選模型與 epoch 請看驗證集。"
+        f"交來的檔案最多 {MAX_SUBMISSION_BYTES / 1e6:.0f} MB；筆記本裡夾帶的資料或權重會列給講師審閱。\n"
         f"(Graded in {mode.name} mode, whole notebook, time limit {minutes:.0f} min on a 2-core CPU "
-        "without a GPU; over the limit, no model points. Test labels are withheld while grading.)"
+        "without a GPU; over the limit, no model points. Test labels are withheld while grading. "
+        f"A hand-in holds at most {MAX_SUBMISSION_BYTES / 1e6:.0f} MB; embedded data or weights are "
+        "listed for the instructor to review.)"
     )
 
 
@@ -163,14 +170,21 @@ def record_answer(question_id: str, value: Any) -> Feedback:
 
 @dataclass(frozen=True)
 class ModelReport:
-    """What the rules look at in a model, read from the model itself."""
+    """What the rules look at in a model, read from the model itself (:func:`inspect_model`)."""
 
     input_shape: tuple[int | None, ...] | None
     output_shape: tuple[int | None, ...] | None
     params: int
     layer_types: tuple[str, ...]
-    #: The course reference model this architecture equals (:func:`reference_match`), if any.
+    #: The course model this architecture equals (:func:`reference_match`), if any.
     reference: str | None = None
+    #: Whether every path to the output goes through a GlobalAveragePooling2D followed only by
+    #: head layers (Dense, activations, dropout, normalisation): read from the model's graph.
+    gap_feeds_output: bool = True
+    #: Whether at least one pooling layer makes the feature maps smaller.
+    pooling_reduces: bool = True
+    #: Course builders this model resembles: (name, similarity 0–1), for a person to review.
+    similar: tuple[tuple[str, float], ...] = ()
 
     @property
     def shapes_ok(self) -> bool:
@@ -182,7 +196,11 @@ class ModelReport:
 
     @property
     def gap_head(self) -> bool:
-        return "GlobalAveragePooling2D" in self.layer_types and "Flatten" not in self.layer_types
+        return (
+            "GlobalAveragePooling2D" in self.layer_types
+            and not FLATTENING_LAYERS & set(self.layer_types)
+            and self.gap_feeds_output
+        )
 
     @property
     def batch_norm(self) -> bool:
@@ -190,24 +208,72 @@ class ModelReport:
 
     @property
     def pooling(self) -> bool:
-        return any(kind in POOLING_LAYERS for kind in self.layer_types)
+        return any(kind in POOLING_LAYERS for kind in self.layer_types) and self.pooling_reduces
 
 
 #: Layer types that count as a pooling layer (GlobalAveragePooling2D does not: it is the head).
 POOLING_LAYERS = frozenset({"MaxPooling2D", "AveragePooling2D"})
-#: The course's reference models: handing one in is not a design (notebook 06 and benchmarks use them).
-REFERENCE_BUILDERS = ("fast_cnn", "resnet9")
-_REFERENCE_SIGNATURES: dict[str, tuple] = {}
+#: Layers that turn feature maps into a vector without averaging: not allowed in a GAP model.
+FLATTENING_LAYERS = frozenset({"Flatten", "Reshape"})
+#: Layers allowed between the GAP and the output (they mix channels, never positions).
+HEAD_LAYERS = frozenset(
+    {
+        "Dense",
+        "Dropout",
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "ELU",
+        "PReLU",
+        "Softmax",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Rescaling",
+        "Identity",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "Add",
+        "Average",
+        "Maximum",
+        "Multiply",
+        "Concatenate",
+    }
+)
+#: Course models that are not a design of the student's: handing one in unchanged earns no model
+#: points (the course's reference recipes, and the Keras example with a GAP head).
+REFERENCE_BUILDERS = ("fast_cnn", "resnet9", "keras_example_cnn")
+#: Every course builder a homework model is compared with for review. small_cnn is the homework's
+#: allowed starting point and improved_cnn (notebook 06) is small_cnn with other widths, the layout
+#: most own designs share (the homework's solution has its layers with weights, plus a
+#: Normalization layer and one more pooling): resembling them is listed, never penalised.
+COMPARED_BUILDERS = (*REFERENCE_BUILDERS, "improved_cnn", "small_cnn")
+#: From this structural similarity on, a model is listed for review as resembling a course builder.
+NEAR_COPY_SIMILARITY = 0.85
+_COURSE_MODELS: dict[str, tuple[tuple, tuple[str, ...]]] = {}
+
+
+def _course_models() -> dict[str, tuple[tuple, tuple[str, ...]]]:
+    """Each course builder's weight signature and structure tokens, built once on first use:
+    the builders at their defaults, and the Keras example with each of its heads."""
+    if not _COURSE_MODELS:
+        from helpers import models  # noqa: PLC0415 - builds Keras models
+
+        built = {name: getattr(models, name)() for name in COMPARED_BUILDERS}
+        for head in models.HEADS[1:]:
+            built[f"keras_example_cnn(head={head!r})"] = models.keras_example_cnn(head=head)
+        for name, model in built.items():
+            _COURSE_MODELS[name] = (weight_signature(model), structure_tokens(model))
+    return _COURSE_MODELS
 
 
 def reference_signatures() -> dict[str, tuple]:
-    """The signature of each course reference model (built once, on first use)."""
-    if not _REFERENCE_SIGNATURES:
-        from helpers import models  # noqa: PLC0415 - builds Keras models
-
-        for name in REFERENCE_BUILDERS:
-            _REFERENCE_SIGNATURES[name] = weight_signature(getattr(models, name)())
-    return _REFERENCE_SIGNATURES
+    """The weight signature of each course reference model (see :data:`REFERENCE_BUILDERS`)."""
+    return {
+        name: signature
+        for name, (signature, _) in _course_models().items()
+        if name.split("(")[0] in REFERENCE_BUILDERS
+    }
 
 
 def reference_match(signature: tuple) -> str | None:
@@ -217,6 +283,38 @@ def reference_match(signature: tuple) -> str | None:
     if not signature:
         return None
     return next((name for name, sig in reference_signatures().items() if sig == signature), None)
+
+
+def structure_tokens(model: Any) -> tuple[str, ...]:
+    """The model as a sequence of tokens, one per layer that shapes it: the layer kind, a conv's
+    kernel size, and every width on a power-of-√2 scale (so 24 and 25 filters are the same token,
+    32 and 64 are not)."""
+    tokens = []
+    for layer in _all_layers(model):
+        kind = type(layer).__name__
+        if getattr(layer, "layers", None) or not (layer.weights or kind in POOLING_LAYERS):
+            continue
+        config = layer.get_config()
+        width = config.get("filters") or config.get("units")
+        kernel = config.get("kernel_size")
+        token = kind
+        if kernel:
+            token += "k" + "x".join(str(k) for k in kernel)
+        if width:
+            token += f"w{round(2 * math.log2(width))}"
+        tokens.append(token)
+    return tuple(tokens)
+
+
+def similar_builders(tokens: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """Course builders whose structure is at least :data:`NEAR_COPY_SIMILARITY` alike
+    (``difflib`` ratio of the token sequences), most alike first."""
+    found = []
+    for name, (_, theirs) in _course_models().items():
+        ratio = difflib.SequenceMatcher(None, tokens, theirs, autojunk=False).ratio()
+        if ratio >= NEAR_COPY_SIMILARITY:
+            found.append((name, round(ratio, 3)))
+    return tuple(sorted(found, key=lambda pair: -pair[1]))
 
 
 def weight_signature(model: Any) -> tuple:
@@ -244,14 +342,71 @@ def _shape_without_batch(shape: Any) -> tuple[int | None, ...] | None:
         return None
 
 
+def _path_state(tensor: Any, depth: int = 0) -> str:
+    """How ``tensor`` depends on the model's input: ``"gap"`` (only through a
+    GlobalAveragePooling2D, then head layers), ``"input"`` (through head layers only) or
+    ``"other"`` (through anything else: a Flatten, a Reshape, a conv after the GAP, a side path)."""
+    history = getattr(tensor, "_keras_history", None)
+    if history is None or depth > 500:
+        return "other"
+    operation, node_index, _ = history
+    kind = type(operation).__name__
+    if kind == "InputLayer":
+        return "input"
+    if kind == "GlobalAveragePooling2D":
+        return "gap"
+    if hasattr(operation, "outputs") and hasattr(operation, "layers"):  # a nested model
+        inner = _model_state(operation, depth + 1)
+        if inner != "input":
+            return inner
+    elif kind not in HEAD_LAYERS:
+        return "other"
+    try:
+        parents = operation._inbound_nodes[node_index].input_tensors
+    except (AttributeError, IndexError):
+        return "other"
+    states = {_path_state(parent, depth + 1) for parent in parents}
+    return states.pop() if len(states) == 1 else "other"
+
+
+def _model_state(model: Any, depth: int = 0) -> str:
+    try:
+        outputs = list(model.outputs)
+    except (AttributeError, ValueError, TypeError):
+        return "other"
+    states = {_path_state(output, depth) for output in outputs}
+    return states.pop() if len(states) == 1 else "other"
+
+
+def _pooling_reduces(model: Any) -> bool:
+    """Whether some pooling layer's output is smaller (height × width) than its input."""
+    for layer in _all_layers(model):
+        if type(layer).__name__ not in POOLING_LAYERS:
+            continue
+        try:
+            node = layer._inbound_nodes[0]
+            before = tuple(node.input_tensors[0].shape)[1:3]
+            after = tuple(node.output_tensors[0].shape)[1:3]
+        except (AttributeError, IndexError, TypeError):
+            continue
+        if None not in before and None not in after and after[0] * after[1] < before[0] * before[1]:
+            return True
+    return False
+
+
 def inspect_model(model: keras.Model) -> ModelReport:
-    """Read the input and output shapes, parameter count and layer types of ``model``."""
+    """Read the shapes, parameter count, layer types and graph of ``model``, and compare it with
+    the course's builders."""
+    tokens = structure_tokens(model)
     return ModelReport(
         input_shape=_shape_without_batch(getattr(model, "input_shape", None)),
         output_shape=_shape_without_batch(getattr(model, "output_shape", None)),
         params=int(model.count_params()),
         layer_types=tuple(type(layer).__name__ for layer in _all_layers(model)),
         reference=reference_match(weight_signature(model)),
+        gap_feeds_output=_model_state(model) == "gap",
+        pooling_reduces=_pooling_reduces(model),
+        similar=similar_builders(tokens),
     )
 
 
@@ -292,8 +447,9 @@ def model_problems(report: ModelReport) -> list[tuple[str, str]]:
     if not report.gap_head:
         problems.append(
             (
-                "分類頭要用 GlobalAveragePooling2D，不用 Flatten。 (Use a GAP head, not Flatten.)",
-                "見筆記本 05：GAP → Dense(10)。",
+                "分類頭要用 GlobalAveragePooling2D，而且輸出只能經過它（不用 Flatten、Reshape 或旁路）。"
+                " (The output must come through a GAP head: no Flatten, Reshape or side path.)",
+                "見筆記本 05：最後一個卷積 → GAP → Dense(10)。",
             )
         )
     if not report.batch_norm:
@@ -303,7 +459,8 @@ def model_problems(report: ModelReport) -> list[tuple[str, str]]:
     if not report.pooling:
         problems.append(
             (
-                "模型裡沒有池化層（MaxPooling2D 或 AveragePooling2D）。 (No pooling layer.)",
+                "模型裡沒有會縮小特徵圖的池化層（MaxPooling2D 或 AveragePooling2D）。"
+                " (No pooling layer that makes the feature maps smaller.)",
                 "見筆記本 04：每個階段一次 2×2 的池化。",
             )
         )

@@ -183,3 +183,72 @@ def test_save_submission_writes_the_documented_files(tmp_path) -> None:
     assert answers == {"gap_input_shape": [8, 8, 4], "head_params": 50}
     reloaded = keras.saving.load_model(tmp_path / MODEL_PATH, compile=False, safe_mode=True)
     assert reloaded.count_params() == model.count_params()
+
+
+def _body(x):
+    for layer in [*conv_block(16, name="b1"), layers.MaxPooling2D(2), *conv_block(32, name="b2")]:
+        x = layer(x)
+    return x
+
+
+def test_the_gap_head_is_read_from_the_graph_not_the_layer_list() -> None:
+    """A Reshape head, or a GAP on a side branch while a flattened path feeds the output, has a
+    GlobalAveragePooling2D among its layers but no GAP head."""
+    inputs = keras.Input((32, 32, 3))
+    features = _body(inputs)
+    side = layers.GlobalAveragePooling2D()(features)
+    flat = layers.Dense(32)(layers.Reshape((-1,))(features))
+    side_branch = keras.Model(inputs, layers.Dense(10)(layers.Add()([layers.Dense(32)(side), flat])))
+    reshape_head = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            *conv_block(8, name="c"),
+            layers.MaxPooling2D(2),
+            layers.GlobalAveragePooling2D(),
+            layers.Reshape((8,)),
+            layers.Dense(10),
+        ]
+    )
+    unused_gap = keras.Model(inputs, [layers.Dense(10)(layers.Flatten()(features))][0])
+    for model in (side_branch, reshape_head, unused_gap):
+        report = inspect_model(model)
+        assert "GlobalAveragePooling2D" in report.layer_types or model is unused_gap
+        assert not report.gap_head, model.name
+    functional = keras.Model(inputs, layers.Dense(10)(layers.Dropout(0.2)(side)))
+    nested = keras.Sequential([keras.Input((32, 32, 3)), keras.Sequential(_seq_body()), layers.Dense(10)])
+    assert inspect_model(functional).gap_head and inspect_model(nested).gap_head
+    assert inspect_model(own_model()).gap_head
+
+
+def _seq_body() -> list:
+    return [*conv_block(8, name="n"), layers.MaxPooling2D(2), layers.GlobalAveragePooling2D()]
+
+
+def test_a_pooling_layer_must_make_the_feature_maps_smaller() -> None:
+    no_op = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            *conv_block(8, name="d"),
+            layers.MaxPooling2D(1),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10),
+        ]
+    )
+    report = inspect_model(no_op)
+    assert "MaxPooling2D" in report.layer_types and not report.pooling
+    assert "縮小" in check_model(no_op).message
+    assert inspect_model(own_model()).pooling
+
+
+def test_near_copies_of_course_models_are_listed_with_their_similarity() -> None:
+    wider_stem = inspect_model(fast_cnn(stem_filters=25))
+    assert wider_stem.reference is None and wider_stem.similar[0][0] == "fast_cnn"
+    assert wider_stem.similar[0][1] == 1.0, "24 and 25 filters are the same width token"
+    plus_dense = keras.Sequential(
+        [keras.Input((32, 32, 3)), *fast_cnn().layers[:-1], layers.Dense(64), layers.Dense(10)]
+    )
+    assert plus_dense.count_params() <= PARAM_BUDGET and inspect_model(plus_dense).reference is None
+    assert ("fast_cnn", pytest.approx(0.97, abs=0.03)) in inspect_model(plus_dense).similar
+    starter = inspect_model(small_cnn("conv-bn-relu", widths=(16, 32, 64), bn_momentum=0.9))
+    assert starter.reference is None and starter.similar[0] == ("small_cnn", 1.0), "listed, not penalised"
+    assert inspect_model(own_model()).similar == (), "an own design resembles no course model"

@@ -42,37 +42,54 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from helpers.course import ROOT
-from helpers.data import DATA_ENV_VAR, load_cifar10, local_copy, write_withheld_copy
+from helpers.data import DATA_ENV_VAR, CIFAR10Error, load_cifar10, local_copy, write_withheld_copy
+from helpers.grade.files import UnsafeFileError, read_regular
 from helpers.grade.inside import inside_command, last_result
 from helpers.grade.report import write_csv, write_feedback
 from helpers.grade.sandbox import (
+    NO_CGROUP,
     SANDBOX_MISSING,
+    SANDBOX_OFF,
     Finished,
+    Limits,
     clean_environment,
+    make_control_group,
     run_limited,
     sandbox_available,
     sandboxed,
 )
 from helpers.grade.scoring import (
     DEFAULT_RUBRIC,
+    MAX_ANSWERS_BYTES,
     STATUSES,
     Row,
     Rubric,
     load_rubric,
     mark_for_review,
-    read_answers,
+    parse_answers,
     score_answers,
     score_model,
 )
-from helpers.grade.submissions import Submission, copy_submission, find_submissions, training_code
+from helpers.grade.submissions import (
+    Handin,
+    Submission,
+    embedded_data,
+    find_submissions,
+    load_handin,
+    read_notebook,
+    training_code,
+    write_handin,
+)
 from helpers.homework import ANSWERS_PATH, MODEL_PATH
 from helpers.modes import MODES, RunMode, get_mode
+
+#: The biggest saved model the grader copies out of a scratch folder (the parameter budget in
+#: float32 is 2 MB; Keras files with optimizer state are a few times that).
+MAX_MODEL_BYTES = 200_000_000
 
 
 @dataclass
@@ -82,15 +99,13 @@ class Settings:
     mode: RunMode
     timeout: float
     rubric: Rubric
-    rubric_path: Path
     work: Path
-    submissions: Path
     data: Path | None  # the instructor's CIFAR-10: only the evaluator reads it
     sandbox: bool
     threads: int
-    memory_bytes: int = 8 * 2**30
+    limits: Limits = field(default_factory=Limits)
     output_cap: int = 5_000_000
-    kernel_data: Path | None = None  # the copy without test labels that submissions read
+    kernel_data: Path | None = None  # the copy without the test set that submissions read
 
 
 def _folder_of(data: Path) -> Path:
@@ -101,98 +116,132 @@ def _in_box(
     settings: Settings, scratch: Path, argv: list[str], timeout: float, data: Path | None
 ) -> Finished:
     """Run ``argv`` for a submission: clean environment, limits, and the sandbox when there is one.
-    ``data`` is the CIFAR-10 copy this process may read; the other copy stays hidden."""
+    ``data`` is the CIFAR-10 copy this process may read; nothing else of the instructor's is
+    mounted (see :func:`helpers.grade.sandbox.sandboxed`)."""
     env = clean_environment(scratch, settings.mode.name, data, settings.threads)
     for folder in ("MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         Path(env[folder]).mkdir(parents=True, exist_ok=True)
     if settings.sandbox:
-        readable = [ROOT, Path(sys.prefix), Path(sys.base_prefix)]  # course, venv, Python
+        readable = [Path(sys.prefix), Path(sys.base_prefix), ROOT / "helpers"]  # Python, venv, course code
+        readable += [Path(sys.executable).resolve().parent.parent]
         if data is not None:
             readable.append(_folder_of(data))
-        home = [Path.home()] if Path.home() != Path("/") else []  # the instructor's own files
-        hidden = [*home, settings.submissions, settings.work, settings.rubric_path.parent]
-        hidden += [
-            _folder_of(d) for d in (settings.data, settings.kernel_data) if d is not None and d != data
-        ]
-        argv = sandboxed(argv, scratch, readable, hidden)
-    return run_limited(argv, env, scratch, timeout, settings.memory_bytes)
+        argv = sandboxed(argv, scratch, readable, settings.limits.tmp_bytes)
+    return run_limited(argv, env, scratch, timeout, settings.limits, watch=scratch)
 
 
 def grade_one(submission: Submission, settings: Settings) -> Row:
-    """Run, measure and score one submission; never raises."""
+    """Read, run, measure and score one submission; never raises. Its scratch folders are
+    deleted as soon as it is done."""
     row = Row(submission.id)
     started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=settings.work))
     try:
-        _grade(submission, settings, row)
+        _grade(load_handin(submission), settings, row, scratch)
     except Exception as err:  # noqa: BLE001 - one broken submission must not stop the batch
         row.status, row.error = "grader_error", f"{type(err).__name__}: {err}"[:500]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     row.runtime_s = time.monotonic() - started
     return row
 
 
-def _grade(submission: Submission, settings: Settings, row: Row) -> None:
-    if submission.notebook is None:
+def _grade(handin: Handin, settings: Settings, row: Row, scratch: Path) -> None:
+    if handin.problem:
+        row.status, row.error = "invalid_notebook", f"無法讀取繳交的檔案 (not read): {handin.problem}"[:500]
+        return
+    if handin.notebook is None:
         row.status, row.error = "no_notebook", STATUSES["no_notebook"]
         return
     try:
-        nbformat.validate(nbformat.read(submission.notebook, as_version=4))
+        original = read_notebook(handin)
     except Exception as err:  # noqa: BLE001 - JSON, encoding and schema errors alike
         row.status, row.error = "invalid_notebook", f"{type(err).__name__}: {str(err)[:300]}"
         return
-    scratch = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-", dir=settings.work))
-    notebook = copy_submission(submission, scratch)
+    quoted = training_code(original)  # from the hand-in, before anything ran
+    embedded = embedded_data(original, handin)
+    run = scratch / "run"
+    run.mkdir()
+    notebook = write_handin(handin, run)
     runner = inside_command("execute", str(notebook), "--timeout", str(settings.timeout))
     runner += ["--output-cap", str(settings.output_cap)]
-    finished = _in_box(settings, scratch, runner, settings.timeout + 60, settings.kernel_data)
-    result = last_result(finished.stdout)
+    finished = _in_box(settings, run, runner, settings.timeout + 60, settings.kernel_data)
+    result = last_result(finished.result)
     if finished.timed_out:
         row.status, row.error = "timeout", f"超過 {settings.timeout:.0f} 秒 (over {settings.timeout:.0f} s)"
+    elif finished.limit == "disk":
+        gb = settings.limits.disk_bytes / 2**30
+        row.status, row.error = "disk_limit", f"暫存資料夾超過 {gb:g} GB (scratch folder over {gb:g} GB)"
+    elif finished.limit == "memory":
+        gb = settings.limits.memory_bytes / 2**30
+        row.status, row.error = "memory_limit", f"整個執行超過 {gb:g} GB 記憶體 (the run went over {gb:g} GB)"
     elif result is None:
         row.status, row.error = (
             "kernel_died",
             f"執行程式沒有回報結果，結束碼 {finished.returncode} (no result)",
         )
     else:
-        row.status, row.error = result["status"], result["error"]
-    row.items["runs"] = settings.rubric.points.get("runs", 0) if row.status == "ok" else 0
-    answers = read_answers(scratch / ANSWERS_PATH, row)
-    mark_for_review(row, answers, training_code(notebook), settings.rubric)
-    model = scratch / MODEL_PATH
-    if not model.is_file():
+        row.status, row.error = str(result.get("status")), str(result.get("error", ""))[:500]
+        if row.status not in STATUSES:
+            row.status = "grader_error"
+    answers = parse_answers(_read_output(run, ANSWERS_PATH, MAX_ANSWERS_BYTES, row, "answers"), row)
+    mark_for_review(row, answers, quoted, settings.rubric)
+    if embedded:
+        row.review["embedded"] = "\n".join(embedded)
+    model = _read_output(run, MODEL_PATH, MAX_MODEL_BYTES, row, "model")
+    if model is None:
         row.fail("no_model", STATUSES["no_model"])
-        row.notes["model"] = f"❌ 沒有 {MODEL_PATH} (no model file)"
+        row.notes.setdefault("model", f"❌ 沒有 {MODEL_PATH} (no model file)")
         score_answers(row, answers, {}, settings.rubric)
+        row.items["runs"] = 0
         return
     # Measured in a fresh folder the submission never ran in: nothing it left behind (a fake
     # helpers package, a keras.json) can reach the evaluator.
-    fresh = Path(tempfile.mkdtemp(prefix=f"{submission.id[:40]}-eval-", dir=settings.work))
-    shutil.copyfile(model, fresh / "model.keras")
+    fresh = scratch / "evaluate"
+    fresh.mkdir()
+    (fresh / "model.keras").write_bytes(model)
     evaluator = inside_command("evaluate", str(fresh / "model.keras"), "--mode", settings.mode.name)
     evaluation = _in_box(settings, fresh, evaluator, 600, settings.data)
-    measured = last_result(evaluation.stdout)
+    measured = last_result(evaluation.result)
     if measured is None or "error" in measured:
         fallback = f"評估模型時失敗 (the evaluation failed): {evaluation.last_error_line()}"
-        message = (measured or {}).get("error", fallback)
+        message = str((measured or {}).get("error", fallback))
         row.fail("bad_model", message)
         row.notes["model"] = f"❌ {message}"
         score_answers(row, answers, {}, settings.rubric)
+        row.items["runs"] = 0
         return
+    # The "runs" points: the whole notebook ran and left a model the grader could load.
+    row.items["runs"] = settings.rubric.points.get("runs", 0) if row.status == "ok" else 0
     score_answers(row, answers, measured.get("facts") or {}, settings.rubric)
     score_model(row, measured, settings.rubric, settings.mode)
+
+
+def _read_output(run: Path, relative: Path, limit: int, row: Row, what: str) -> bytes | None:
+    """A file the run left, read safely (:func:`helpers.grade.files.read_regular`); None, with a
+    note, when it is missing, a link, not a regular file or too large."""
+    try:
+        return read_regular(run, relative.as_posix(), limit)
+    except FileNotFoundError:
+        return None
+    except (UnsafeFileError, OSError) as err:
+        row.notes[what] = f"❌ 沒有讀取 {relative} (not read): {err}"
+        return None
 
 
 def grade_all(
     submissions: list[Submission], settings: Settings, jobs: int, report: Callable[[int, int, Row], None]
 ) -> list[Row]:
-    """Grade every submission, ``jobs`` at a time; ``report`` is called as each one finishes."""
-    rows: dict[str, Row] = {}
+    """Grade every submission, ``jobs`` at a time; ``report`` is called as each one finishes.
+    One row per submission, in the order given (ids are unique; nothing is keyed by them)."""
+    rows: list[Row | None] = [None] * len(submissions)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_one, s, settings): s for s in submissions}
+        futures = {pool.submit(grade_one, s, settings): k for k, s in enumerate(submissions)}
         for done, future in enumerate(as_completed(futures), start=1):
             row = future.result()
-            rows[row.id] = row
+            rows[futures[future]] = row
             report(done, len(submissions), row)
-    return [rows[s.id] for s in submissions]
+    return [row for row in rows if row is not None]
 
 
 def _progress(done: int, total: int, row: Row) -> None:
@@ -227,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC)
     parser.add_argument("--memory-gb", type=float, default=8.0, help="memory limit per submission")
+    parser.add_argument("--disk-gb", type=float, default=2.0, help="scratch folder size per submission")
     parser.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap even if present")
     args = parser.parse_args(argv)
     mode = get_mode(args.mode)
@@ -234,31 +284,45 @@ def main(argv: list[str] | None = None) -> int:
     if not args.submissions.is_dir():
         parser.error(f"找不到資料夾 (no such folder): {args.submissions}")
     data = local_copy()
-    if data is None:
+    try:
+        if data is None:
+            raise CIFAR10Error(
+                f"找不到 CIFAR-10 的本機副本：請設定環境變數 {DATA_ENV_VAR}。",
+                f"No local CIFAR-10 copy: set the environment variable {DATA_ENV_VAR}.",
+            )
+        loaded = load_cifar10(data)
+    except CIFAR10Error as err:
         print(
-            f"⚠️  找不到 CIFAR-10 的本機副本；請設定 {DATA_ENV_VAR}。"
-            f" (No local CIFAR-10; set {DATA_ENV_VAR}.)",
+            "❌ 評分沒有開始：這台電腦的設定有問題，不是學生的錯。"
+            " (Grading did not start: a setup problem, not a student's.)\n"
+            f"{err}\n詳見 README「沒有網路時的資料」。 (See the README: offline CIFAR-10.)",
             file=sys.stderr,
         )
-    sandbox = not args.no_sandbox and sandbox_available()
-    if not sandbox:
+        return 2
+    if args.no_sandbox:
+        print(SANDBOX_OFF, file=sys.stderr)
+    elif not sandbox_available():
         print(SANDBOX_MISSING, file=sys.stderr)
+    sandbox = not args.no_sandbox and sandbox_available()
+    limits = Limits(memory_bytes=int(args.memory_gb * 2**30), disk_bytes=int(args.disk_gb * 2**30))
+    probe = make_control_group(limits)
+    if probe is None:
+        print(NO_CGROUP, file=sys.stderr)
+    else:
+        probe.close()
     submissions = find_submissions(args.submissions.resolve())
     work = Path(tempfile.mkdtemp(prefix="cifar10-grade-"))
-    kernel_data = None
-    if data is not None:  # the submissions' copy: the same images, the test labels left out
-        kernel_data = write_withheld_copy(load_cifar10(data), work / "kernel-data")
+    # The submissions' copy: the training set only (no test images, no test labels).
+    kernel_data = write_withheld_copy(loaded, work / "kernel-data")
     settings = Settings(
         mode=mode,
         timeout=args.timeout or mode.grading_timeout_s,
         rubric=load_rubric(args.rubric),
-        rubric_path=args.rubric.resolve(),
         work=work,
-        submissions=args.submissions.resolve(),
         data=data,
         sandbox=sandbox,
         threads=max(1, (os.cpu_count() or 1) // max(1, args.jobs)),
-        memory_bytes=int(args.memory_gb * 2**30),
+        limits=limits,
         kernel_data=kernel_data,
     )
     sandbox_word = "bubblewrap" if sandbox else "無 (none)"

@@ -3,14 +3,20 @@
 Each runs as its own process, started by :func:`inside_command` in isolated mode (``python -I``):
 the working folder, which the submission controls, is not on ``sys.path``; only the course's own
 ``helpers`` is, so a ``helpers`` package planted in a submission cannot replace this code. Each
-prints one line, :data:`RESULT_MARK` followed by JSON, which :func:`last_result` reads back.
+writes one line, :data:`RESULT_MARK` followed by JSON, which :func:`last_result` reads back, to a
+private pipe (``--result-fd``): the kernel it starts does not inherit that pipe, and the process
+makes itself non-dumpable first, so the kernel cannot open it through ``/proc`` either. Lines the
+kernel prints, result-like or not, go to stdout, which the grader only logs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,10 +26,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from helpers.course import ROOT
-from helpers.data import load_cifar10
-from helpers.homework import inspect_model, model_facts
-from helpers.modes import get_mode
-from helpers.training import accuracy
+from helpers.grade.sandbox import RESULT_FD
 
 RESULT_MARK = "GRADER-RESULT "
 #: Which error, raised by a cell, gives which status.
@@ -36,12 +39,13 @@ ERROR_STATUS = {
 
 
 def inside_command(*arguments: str) -> list[str]:
-    """``python -I`` running :func:`main` of this module with ``arguments``."""
+    """``python -I`` running :func:`main` of this module with ``arguments``; its result goes to
+    the private pipe :func:`helpers.grade.sandbox.run_limited` opens (:data:`RESULT_FD`)."""
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
         "from helpers.grade.inside import main; sys.exit(main())"
     )
-    return [sys.executable, "-I", "-c", code, *arguments]
+    return [sys.executable, "-I", "-c", code, "--result-fd", RESULT_FD, *arguments]
 
 
 def last_result(stdout: str) -> dict[str, Any] | None:
@@ -110,6 +114,11 @@ def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
     them)."""
     import keras  # noqa: PLC0415 - only this process needs Keras (seconds to import)
 
+    from helpers.data import load_cifar10  # noqa: PLC0415 - the runner never needs these
+    from helpers.homework import inspect_model, model_facts  # noqa: PLC0415
+    from helpers.modes import get_mode  # noqa: PLC0415
+    from helpers.training import accuracy  # noqa: PLC0415
+
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - any failure to load is the submission's problem
@@ -121,6 +130,9 @@ def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
         "params": report.params,
         "layer_types": report.layer_types,
         "reference": report.reference,
+        "gap_feeds_output": report.gap_feeds_output,
+        "pooling_reduces": report.pooling_reduces,
+        "similar": [list(pair) for pair in report.similar],
         "facts": model_facts(model),
         "test_accuracy": None,
     }
@@ -130,9 +142,19 @@ def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
     return result
 
 
+def _private() -> None:
+    """Make this process non-dumpable: a process of the same user (the kernel) can then neither
+    trace it nor open its file descriptors through ``/proc/PID/fd``."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``execute NOTEBOOK --timeout S --output-cap B`` or ``evaluate MODEL --mode M``."""
+    """``execute NOTEBOOK --timeout S --output-cap B --result-fd N`` or
+    ``evaluate MODEL --mode M --result-fd N``."""
+    _private()
     parser = argparse.ArgumentParser(prog="helpers.grade.inside")
+    parser.add_argument("--result-fd", type=int, default=None, help="pipe for the result (else stdout)")
     commands = parser.add_subparsers(dest="command", required=True)
     execute = commands.add_parser("execute")
     execute.add_argument("notebook", type=Path)
@@ -142,9 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("model", type=Path)
     evaluate.add_argument("--mode", required=True)
     args = parser.parse_args(argv)
+    channel = None
+    if args.result_fd is not None:
+        os.set_inheritable(args.result_fd, False)  # never passed on to the kernel
+        channel = os.fdopen(args.result_fd, "w", encoding="utf-8")
     if args.command == "execute":
         result = execute_notebook(args.notebook, args.timeout, args.output_cap)
     else:
         result = evaluate_model(args.model, args.mode)
-    print(RESULT_MARK + json.dumps(result, ensure_ascii=False), flush=True)
+    line = RESULT_MARK + json.dumps(result, ensure_ascii=False)
+    if channel is None:
+        print(line, flush=True)
+    else:
+        channel.write(line + "\n")
+        channel.close()
     return 0

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
+import os
+import re
+import sys
+import tempfile
 from pathlib import Path
 
 from helpers.grade.scoring import MODEL_ITEMS, REVIEW_WHAT, STATUSES, Row, Rubric
@@ -12,7 +18,7 @@ from helpers.homework import PARAM_BUDGET
 def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
     """The zh-TW feedback file for one student."""
     lines = [
-        f"# 作業 07 回饋 (feedback)：{row.id}",
+        f"# 作業 07 回饋 (feedback)：{_inline(row.id)}",
         "",
         f"- 狀態 (status)：`{row.status}`：{STATUSES.get(row.status, '')}",
         f"- 自動評分 (automatic score)：{row.score:g} / {rubric.automatic_total:g}"
@@ -20,7 +26,7 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
         f"- 評分模式 (mode)：{mode}",
     ]
     if row.error:
-        lines.append(f"- 錯誤 (error)：`{row.error}`")
+        lines.append(f"- 錯誤 (error)：{_code(row.error)}")
     if row.test_accuracy is not None:
         lines.append(f"- {row.notes.get('accuracy', '')}")
     if row.params is not None:
@@ -29,7 +35,12 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
     for name in rubric.points:
         note = row.notes.get(name) or row.notes.get("model" if name in MODEL_ITEMS else name, "")
         if name == "runs":
-            note = "✅" if row.status == "ok" else f"❌ {STATUSES.get(row.status, row.status)}"
+            if row.items.get("runs"):
+                note = "✅"
+            elif row.status == "ok":
+                note = "❌ 沒有可載入的模型 (no model the grader could load)"
+            else:
+                note = f"❌ {STATUSES.get(row.status, row.status)}"
         if name == "accuracy" and "model" in row.notes and row.notes["model"] != "✅":
             note = f"{note} {row.notes['model']}".strip()
         lines.append(f"| {name} | {row.items.get(name, 0):g} / {rubric.points[name]:g} | {_cell(note)} |")
@@ -38,7 +49,7 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
     if row.review:
         lines += ["", "## 講師審閱 (for the instructor to review)"]
         for name, text in row.review.items():
-            fence = "~~~~" if "```" in text else "```"
+            fence = _fence(text)
             lines += [
                 "",
                 f"### {REVIEW_WHAT.get(name, name)}（{rubric.reviewed.get(name, 0):g} 分）",
@@ -50,8 +61,55 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell: one line, no HTML, no cell break."""
+    return _inline(text).replace("|", "\\|")
+
+
+def _inline(text: str) -> str:
+    """Text safe on one Markdown line: no line breaks, no HTML, no Markdown markup."""
+    flat = " ".join(str(text).split())
+    html_safe = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]#!~])", r"\\\1", html_safe)
+
+
+def _code(text: str) -> str:
+    """``text`` as inline code, whatever backticks it holds (CommonMark: a longer delimiter)."""
+    flat = " ".join(str(text).split())
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    return f"{ticks} {flat} {ticks}"
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``: the quote cannot close it."""
+    return "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+
+
+#: A CSV cell starting with one of these is a formula in Excel / LibreOffice / Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutral(value: object) -> object:
+    """A CSV value that a spreadsheet shows as text: a leading ``'`` before a formula start."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: a reader (or a crash)
+    never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def write_csv(rows: list[Row], rubric: Rubric, out: Path) -> None:
@@ -67,16 +125,24 @@ def write_csv(rows: list[Row], rubric: Rubric, out: Path) -> None:
         "runtime_s",
         "error",
     ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8-sig") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.csv_row(rubric))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        try:
+            values = row.csv_row(rubric)
+        except Exception as err:  # noqa: BLE001 - one bad row never stops the others
+            values = {"id": row.id, "status": "grader_error", "error": f"{type(err).__name__}: {err}"}
+        writer.writerow({k: _neutral(v) for k, v in values.items()})
+    write_atomic(out, "\ufeff" + buffer.getvalue())  # BOM: Excel then reads UTF-8
 
 
 def write_feedback(rows: list[Row], rubric: Rubric, mode: str, folder: Path) -> None:
-    """One ``<id>.md`` per row in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """One ``<id>.md`` per row in ``folder`` (ids are clean file names, see
+    :func:`helpers.grade.submissions.clean_id`); a row that cannot be written is reported and
+    skipped, never stopping the others."""
     for row in rows:
-        (folder / f"{row.id}.md").write_text(feedback_text(row, rubric, mode), encoding="utf-8")
+        try:
+            write_atomic(folder / f"{row.id}.md", feedback_text(row, rubric, mode))
+        except Exception as err:  # noqa: BLE001
+            print(f"⚠️  回饋檔寫不出來 (feedback not written) {row.id!r}: {err}", file=sys.stderr)

@@ -40,6 +40,7 @@ STATUSES: dict[str, str] = {
     "kernel_died": "核心（kernel）當掉或被結束 (the kernel died)",
     "output_limit": "輸出太多，超過上限 (too much output)",
     "memory_limit": "記憶體超過上限 (ran out of its memory limit)",
+    "disk_limit": "暫存資料夾超過大小上限 (the scratch folder went over its size limit)",
     "syntax_error": "有語法錯誤 (a cell has a syntax error)",
     "unfinished": "還有 TODO 沒完成 (a TODO cell still raises NotImplementedError)",
     "cell_error": "有儲存格發生錯誤 (a cell raised an error)",
@@ -54,6 +55,9 @@ MODEL_ITEMS = ("shapes", "param_budget", "gap_head", "batch_norm", "pooling")
 REVIEW_WHAT = {
     "justification": "BN 順序的理由 (the BN-order justification)",
     "augmentation": "訓練格子裡的資料增強 (data augmentation in the training cell)",
+    "embedded": "筆記本夾帶資料或權重 (data or weights carried in the hand-in)",
+    "near_copy": "模型與課程的模型相似：是不是學生自己的設計"
+    " (resembles a course model: is it the student's design?)",
 }
 
 
@@ -119,17 +123,15 @@ class Row:
         return row
 
 
-def read_answers(path: Path, row: Row) -> dict[str, Any]:
-    """The answers file as a dict ({} when it is missing, too big or not a JSON object)."""
-    if not path.is_file():
-        row.notes["answers"] = f"沒有 {ANSWERS_PATH} (no answers file)"
-        return {}
-    if path.stat().st_size > MAX_ANSWERS_BYTES:
-        row.notes["answers"] = f"answers.json 超過 {MAX_ANSWERS_BYTES:,} bytes (too big)"
+def parse_answers(content: bytes | None, row: Row) -> dict[str, Any]:
+    """The answers file's content as a dict ({} when it is missing, or not a JSON object).
+    The grader reads the file itself with a size limit (:data:`MAX_ANSWERS_BYTES`)."""
+    if content is None:
+        row.notes.setdefault("answers", f"沒有 {ANSWERS_PATH} (no answers file)")
         return {}
     try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        loaded = json.loads(content.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         row.notes["answers"] = "answers.json 不是有效的 JSON (not valid JSON)"
         return {}
     return loaded if isinstance(loaded, dict) else {}
@@ -179,6 +181,9 @@ def score_model(row: Row, evaluation: dict[str, Any], rubric: Rubric, mode: RunM
         params=int(evaluation.get("params") or 0),
         layer_types=tuple(evaluation.get("layer_types") or ()),
         reference=evaluation.get("reference"),
+        gap_feeds_output=bool(evaluation.get("gap_feeds_output")),
+        pooling_reduces=bool(evaluation.get("pooling_reduces")),
+        similar=tuple((str(name), float(ratio)) for name, ratio in evaluation.get("similar") or ()),
     )
     row.params = report.params
     row.test_accuracy = evaluation.get("test_accuracy")
@@ -193,7 +198,8 @@ def score_model(row: Row, evaluation: dict[str, Any], rubric: Rubric, mode: RunM
     for name, ok in checks.items():
         row.items[name] = points.get(name, 0) if ok and own else 0
     accuracy = row.test_accuracy
-    credit = accuracy_credit(accuracy, mode) if own else 0.0
+    # No accuracy points for a model that breaks the budget: more parameters buy accuracy.
+    credit = accuracy_credit(accuracy, mode) if own and report.within_budget else 0.0
     row.items["accuracy"] = round(points.get("accuracy", 0) * credit, 1)
     problems = model_problems(report)
     row.notes["model"] = "✅" if not problems else "❌ " + "；".join(p for p, _ in problems)
@@ -205,3 +211,7 @@ def score_model(row: Row, evaluation: dict[str, Any], rubric: Rubric, mode: RunM
     )
     if problems:
         row.fail("bad_model", problems[0][0])
+    if report.similar:
+        row.review["near_copy"] = "\n".join(
+            f"{name}：結構相似度 (structural similarity) {ratio:.0%}" for name, ratio in report.similar
+        )
