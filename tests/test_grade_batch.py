@@ -268,6 +268,12 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         "pwned": str(place["instructor"] / "pwned.txt"),
         "other": str(subs / "good.ipynb"),
     }
+    if not sandbox_available():  # nothing would stop the writes: aim them at decoys instead
+        decoys = place["root"] / "decoys"
+        decoys.mkdir()
+        for key in ("instructor_file", "pwned", "other"):
+            paths[key] = str(decoys / key)
+        paths["course"] = str(decoys)
     blob = f"WEIGHTS = {'QUJD' * 1500!r}  # data carried in the notebook\nmodel = tiny()\n"
     blob += "model.set_weights(model.get_weights())"
     write_notebook(subs / "snoop.ipynb", TINY, blob, f"RIGHT = {RIGHT!r}\nPATHS = {paths!r}\n" + SNOOP)
