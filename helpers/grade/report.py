@@ -52,7 +52,12 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
             fence = _fence(text)
             lines += [
                 "",
-                f"### {REVIEW_WHAT.get(name, name)}（{rubric.reviewed.get(name, 0):g} 分）",
+                f"### {REVIEW_WHAT.get(name, name)}（"
+                + (
+                    f"{rubric.reviewed[name]:g} 分）"
+                    if name in rubric.reviewed
+                    else "不計分，供你判斷 not scored）"
+                ),
                 fence,
                 text,
                 fence,
