@@ -41,10 +41,10 @@ class RunMode:
     homework_target: float
     #: Seconds the grader gives one homework submission (kernel start to the last cell).
     grading_timeout_s: float
-    #: The most training images of an experiment that trains many models (a ``splits`` call with
-    #: ``full_train_size``); None: no cap beyond :attr:`train_size`. Smoke mode checks that an
-    #: experiment runs and prints its table, not what it finds.
-    experiment_train_size: int | None = None
+    #: Training images of the homework (``splits(..., homework=True)``) when they differ from
+    #: :attr:`train_size`: smoke mode checks that the lessons run on a few images, but its homework
+    #: target must tell a model that learned from chance, which takes more.
+    homework_train_size: int | None = None
 
     def epochs(self, full: int) -> int:
         """The number of epochs to train for a notebook that wants ``full`` epochs."""
@@ -59,6 +59,7 @@ class RunMode:
         data: tuple[Split, Split | tuple[np.ndarray, None]],
         seed: int = 0,
         full_train_size: int | None = None,
+        homework: bool = False,
     ) -> CourseData:
         """Train / validation / test splits of ``((x_train, y_train), (x_test, y_test))``.
 
@@ -66,14 +67,16 @@ class RunMode:
         training set for validation; then the rest is shrunk to this mode's training size, and the
         test set to its test size (both stratified). ``full_train_size`` lets a notebook train on
         fewer images in full mode too (experiments that train many models); the smaller of it and
-        the mode's size wins. The validation set is the same whatever the training size.
+        the mode's size wins. ``homework=True`` (notebook 07) uses :attr:`homework_train_size`
+        where the mode has one. The validation set is the same whatever the training size.
         A test split without labels (``y_test`` is ``None``, a grading run) is shrunk by position.
         """
         (x_train, y_train), (x_test, y_test) = data
         rest, val = validation_split(x_train, y_train, self.val_size, seed)
-        sizes = [s for s in (self.train_size, full_train_size) if s is not None]
-        if full_train_size is not None and self.experiment_train_size is not None:
-            sizes.append(self.experiment_train_size)
+        mode_size = self.train_size
+        if homework and self.homework_train_size is not None:
+            mode_size = self.homework_train_size
+        sizes = [s for s in (mode_size, full_train_size) if s is not None]
         train = _shrink(*rest, min(sizes) if sizes else None, seed)
         if y_test is None:
             test: tuple[np.ndarray, np.ndarray | None] = (x_test[: self.test_size], None)
@@ -84,6 +87,8 @@ class RunMode:
     def describe(self) -> str:
         """One line a student reads: the mode and the sizes it uses."""
         train = "全部 (all) 45,000" if self.train_size is None else f"{self.train_size:,}"
+        if self.homework_train_size is not None:
+            train += f"（作業 homework {self.homework_train_size:,}）"
         test = "全部 (all) 10,000" if self.test_size is None else f"{self.test_size:,}"
         epochs = (
             "依筆記本設定 (as set by the notebook)"
@@ -91,8 +96,6 @@ class RunMode:
             else (f"最多 (at most) {self.max_epochs}")
         )
         label = "完整 (full)" if self.name == "full" else "快速測試 (smoke)"
-        if self.experiment_train_size is not None:
-            epochs += f"｜多模型實驗 (experiments): {self.experiment_train_size:,} 張"
         return (
             f"執行模式 (mode): {label}｜訓練 (train): {train}｜驗證 (validation): {self.val_size:,}｜"
             f"測試 (test): {test}｜epochs: {epochs}"
@@ -116,13 +119,13 @@ FULL = RunMode(
 )
 SMOKE = RunMode(
     "smoke",
-    train_size=1000,
+    train_size=256,
     val_size=200,
     test_size=500,
     max_epochs=2,
     homework_target=0.15,
     grading_timeout_s=300.0,
-    experiment_train_size=256,
+    homework_train_size=1000,
 )
 MODES = {mode.name: mode for mode in (FULL, SMOKE)}
 
