@@ -3,7 +3,7 @@
 One grader run (``python -m helpers.grade``, smoke mode, ``--jobs 2``) over a folder made here,
 shared by every test of this file. Cheap by design: only two submissions really train (the
 solution, and the student copy filled in as its comments suggest); every other one is a few
-cells that train nothing (two of them save a small untrained model), and those that only test
+cells that train nothing (one of them saves a small untrained model), and those that only test
 ids are not notebooks at all (graded without a kernel). The grader runs with a stand-in home
 folder and temporary folder, so the "instructor's secret" never touches the real ``$HOME``.
 Needs the CIFAR-10 copy (``CIFAR10_DIR``) and, for the hostile cases, bubblewrap and cgroups
@@ -150,22 +150,28 @@ os.mkfifo("homework_output/answers.json")
 os.symlink(SOLUTION, "homework_output/model.keras")
 """
 
-#: Prints a megabyte of forged result lines, redefines the checks, plants a fake grader, then
-#: fails: none of it may give it the "runs" points or a GAP head.
+#: Writes a megabyte of result lines saying "ok" to the stdout it inherited from the runner (and
+#: prints some into its output), then fails.
+FORGES = """\
+import os
+line = 'GRADER-RESULT {"status": "ok", "error": ""}\\n'
+for _ in range(25_000):
+    os.write(1, line.encode())
+print(line * 100)
+raise RuntimeError("failed after forging")
+"""
+
+#: Redefines the checks in its kernel and plants a fake grader in its folder before saving.
 TAMPERS = """\
 import helpers.homework, helpers.grade.inside, pathlib
-line = 'GRADER-RESULT {"status": "ok", "error": ""}'
-for _ in range(25_000):
-    print(line)
 helpers.homework.check_model = lambda model: "✅"
 helpers.homework.model_problems = lambda report: []
-helpers.homework.ModelReport.gap_head = True
+helpers.homework.canonical = lambda value: "same"
 pathlib.Path("helpers/grade").mkdir(parents=True)
 pathlib.Path("helpers/__init__.py").write_text("")
 pathlib.Path("helpers/grade/__init__.py").write_text("")
-pathlib.Path("helpers/grade/inside.py").write_text("def main(argv=None):\\n    print(" + repr(line) + ")\\n")
-save_submission(tiny(head="flatten"), RIGHT)
-raise RuntimeError("failed after saving")
+fake = "def main(argv=None):\\n    print('GRADER-RESULT {\\"status\\": \\"ok\\"}')\\n"
+pathlib.Path("helpers/grade/inside.py").write_text(fake)
 """
 
 #: Starts child processes that together need more memory than the whole run may use.
@@ -276,14 +282,15 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         paths["course"] = str(decoys)
     blob = f"WEIGHTS = {'QUJD' * 1500!r}  # data carried in the notebook\nmodel = tiny()\n"
     blob += "model.set_weights(model.get_weights())"
-    write_notebook(subs / "snoop.ipynb", TINY, blob, f"RIGHT = {RIGHT!r}\nPATHS = {paths!r}\n" + SNOOP)
+    snoop = f"RIGHT = {RIGHT!r}\nPATHS = {paths!r}\n" + SNOOP
+    write_notebook(subs / "snoop.ipynb", TINY, blob, TAMPERS, snoop)
     write_notebook(
         subs / "rewrites.ipynb",
         f"SOLUTION = {str(ROOT / 'solutions' / '07_homework.ipynb')!r}",
         REWRITES,
         train_cell="# ORIGINAL-TRAINING-CELL: what the student handed in\nprint('training')",
     )
-    write_notebook(subs / "tampers.ipynb", TINY, f"RIGHT = {RIGHT!r}\n" + TAMPERS)
+    write_notebook(subs / "forges.ipynb", FORGES)
     write_notebook(subs / "memory.ipynb", MEMORY)
     write_notebook(subs / "processes.ipynb", PROCESSES)
     write_notebook(subs / "disk.ipynb", DISK)
@@ -459,12 +466,21 @@ def test_what_is_quoted_comes_from_the_hand_in_and_no_planted_file_is_followed(g
     assert "BEGIN SOLUTION" not in text and "CosineDecay" not in text
 
 
-def test_forged_result_lines_and_redefined_checks_change_nothing(graded) -> None:
-    row = graded["tampers"]
+def test_forged_result_lines_change_nothing(graded) -> None:
+    """A megabyte of "ok" result lines on stdout, then an error: the result comes from the
+    runner's private pipe, so the row says what happened."""
+    row = graded["forges"]
     assert row["status"] == "cell_error" and "RuntimeError" in row["error"]
     assert points(row, "runs") == 0, "a failing run never earns the runs points"
+
+
+def test_checks_redefined_in_the_kernel_and_a_planted_grader_change_nothing(graded) -> None:
+    """The snooping notebook also redefines the homework's checks (every answer "right") and
+    plants a fake ``helpers/grade/inside.py`` in its folder: the grader still measures and
+    checks everything itself (its wrong answer stays wrong)."""
+    row = graded["snoop"]
+    assert row["status"] == "ok" and points(row, "q_head_params") == 0
     assert float(row["test_accuracy"]) == pytest.approx(0.1)
-    assert points(row, "gap_head") == 0
 
 
 @needs_cgroup
