@@ -357,3 +357,23 @@ def test_data_or_weights_carried_in_a_hand_in_are_listed() -> None:
     assert len(signs) == 3 and "程式格 1" in signs[0] and "load_weights" in signs[1] and "h5" in signs[2]
     honest = new_notebook(cells=[new_code_cell("model = build()\ntrain(model)")])
     assert embedded_data(honest, Handin("min", {"a.ipynb": b""}, "a.ipynb")) == []
+
+
+def test_the_first_failing_cell_is_named_and_sets_the_status() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from helpers.grade.inside import first_error
+
+    cells = [new_code_cell("x = 1"), new_code_cell("\n  plot(reslt)\nmore"), new_code_cell("raise")]
+    cells[1].outputs = [
+        new_output("error", ename="NameError", evalue="name 'reslt' is not defined", traceback=[])
+    ]
+    cells[2].outputs = [new_output("error", ename="NotImplementedError", evalue="", traceback=[])]
+    found = first_error(new_notebook(cells=cells))
+    assert found == {
+        "status": "cell_error",
+        "error": "NameError: name 'reslt' is not defined｜第 2 個程式格 (code cell 2): plot(reslt)",
+    }
+    stub = first_error(new_notebook(cells=[new_code_cell("1"), cells[2]]))
+    assert stub is not None and stub["status"] == "unfinished"
+    assert first_error(new_notebook(cells=[new_code_cell("x = 1")])) is None

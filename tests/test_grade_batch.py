@@ -295,6 +295,9 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
     write_notebook(subs / "processes.ipynb", PROCESSES)
     write_notebook(subs / "disk.ipynb", DISK)
     write_notebook(subs / "injection.ipynb", INJECTION)
+    reason = 'JUSTIFICATION_KEY = "bn_order_reason"\nanswers = {JUSTIFICATION_KEY: "MY-REASON conv-bn-relu"}'
+    write_notebook(subs / "late_typo.ipynb", ANSWERS_ONLY + reason, "print(reslt)", "save_answers(answers)")
+    write_notebook(subs / "late_typo_unsaved.ipynb", ANSWERS_ONLY + reason, "save_answerz(answers)")
     # names: a formula, bytes that are not UTF-8, a line break with HTML, a very long folder name
     write_notebook(subs / '=HYPERLINK("http:evil.example","x").ipynb', FORMULA_ERROR)
     with open(os.path.join(os.fsencode(subs), b"bad\xff\xfename.ipynb"), "w") as f:
@@ -515,6 +518,18 @@ def test_no_csv_cell_is_a_formula(graded, place) -> None:
     assert any(row["error"].startswith("'=1+cmd") for row in place["rows"])
     evil = next(row["id"] for row in place["rows"] if row["id"].startswith("evil"))
     assert "<svg" not in feedback(place, evil)
+
+
+def test_a_late_typo_costs_the_runs_points_and_nothing_the_student_wrote(graded, place) -> None:
+    """A typo in a late cell: the run goes on, the status names the cell, later cells still save
+    the answers; when the save itself fails, the feedback quotes the justification from the
+    notebook instead of saying there is none."""
+    row = graded["late_typo"]
+    assert row["status"] == "cell_error" and points(row, "runs") == 0
+    assert "NameError" in row["error"] and "第 2 個程式格 (code cell 2): print(reslt)" in row["error"]
+    assert "MY-REASON" in feedback(place, "late_typo")
+    unsaved = feedback(place, "late_typo_unsaved")
+    assert "MY-REASON" in unsaved and "沒有寫 none" not in unsaved and "not saved by the run" in unsaved
 
 
 def test_links_and_fifos_handed_in_are_not_read(graded, place) -> None:

@@ -16,7 +16,9 @@ For each submission the grader
    sandbox when the machine has one (bubblewrap: read-only view of the system, the scratch
    folder the only writable place, the submissions folder, other scratch folders and the rubric
    hidden, no network, no capabilities), with a clean environment, a time limit, a memory limit
-   and an output cap; cells left tagged ``raises-exception`` must not raise here;
+   and an output cap; cells left tagged ``raises-exception`` must not raise here; a cell that
+   raises costs the "runs" points and is named, and the run goes on (later cells still save the
+   model and the answers);
    the kernel gets a copy of CIFAR-10 whose test batch has **no labels** (the notebook's own
    test-accuracy cell says so and goes on), and the original data is hidden from it;
 3. loads the saved model in a separate sandboxed process and measures it itself: input and
@@ -79,6 +81,7 @@ from helpers.grade.submissions import (
     Submission,
     embedded_data,
     find_submissions,
+    justification_code,
     load_handin,
     read_notebook,
     training_code,
@@ -159,6 +162,7 @@ def _grade(handin: Handin, settings: Settings, row: Row, scratch: Path) -> None:
         row.status, row.error = "invalid_notebook", f"{type(err).__name__}: {str(err)[:300]}"
         return
     quoted = training_code(original)  # from the hand-in, before anything ran
+    written = justification_code(original)
     embedded = embedded_data(original, handin)
     run = scratch / "run"
     run.mkdir()
@@ -185,7 +189,7 @@ def _grade(handin: Handin, settings: Settings, row: Row, scratch: Path) -> None:
         if row.status not in STATUSES:
             row.status = "grader_error"
     answers = parse_answers(_read_output(run, ANSWERS_PATH, MAX_ANSWERS_BYTES, row, "answers"), row)
-    mark_for_review(row, answers, quoted, settings.rubric)
+    mark_for_review(row, answers, quoted, settings.rubric, written)
     if embedded:
         row.review["embedded"] = "\n".join(embedded)
     model = _read_output(run, MODEL_PATH, MAX_MODEL_BYTES, row, "model")

@@ -59,11 +59,31 @@ def last_result(stdout: str) -> dict[str, Any] | None:
     return None
 
 
+def first_error(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
+    """The status and message of the first cell that raised: the error, then which code cell
+    (counted from 1, as a student counts) and its first line. None when no cell raised."""
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+            lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+            where = f"第 {number} 個程式格 (code cell {number}): {(lines or [''])[0][:80]}"
+            return {
+                "status": ERROR_STATUS.get(ename, "cell_error"),
+                "error": f"{ename}: {str(evalue)[:300]}｜{where}",
+            }
+    return None
+
+
 def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, Any]:
     """Run every cell of the notebook at ``path`` in a fresh kernel; report how it ended.
 
-    Cells tagged ``raises-exception`` lose the tag: a TODO stub that still raises is an error here.
-    After ``output_cap`` bytes of output the kernel is interrupted.
+    Like nbgrader, the run goes on after a cell raises: a typo in a late plotting cell costs the
+    "runs" points (the status names the first failing cell), and the model and answers that later
+    cells save are still graded. Cells tagged ``raises-exception`` lose the tag: a TODO stub that
+    still raises is an error here. After ``output_cap`` bytes of output the kernel is interrupted.
     """
 
     class CappedClient(NotebookClient):
@@ -87,7 +107,7 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
         nb,
         timeout=int(timeout),
         kernel_name="python3",
-        allow_errors=False,
+        allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     over_cap = {"status": "output_limit", "error": f"輸出超過 {output_cap:,} bytes (output over the cap)"}
@@ -104,7 +124,7 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
         return {"status": ERROR_STATUS.get(ename, "cell_error"), "error": f"{ename}: {evalue}"[:500]}
     if getattr(client, "over_cap", False):
         return over_cap
-    return {"status": "ok", "error": ""}
+    return first_error(nb) or {"status": "ok", "error": ""}
 
 
 def evaluate_model(path: Path, mode: str) -> dict[str, Any]:

@@ -160,13 +160,23 @@ def score_answers(row: Row, answers: dict[str, Any], facts: dict[str, Any], rubr
         )
 
 
-def mark_for_review(row: Row, answers: dict[str, Any], training_code: str, rubric: Rubric) -> None:
-    """List the reviewed items and what a person reads for each (no automatic points)."""
+def mark_for_review(
+    row: Row, answers: dict[str, Any], training_code: str, rubric: Rubric, written: str = ""
+) -> None:
+    """List the reviewed items and what a person reads for each (no automatic points).
+    ``written`` is the notebook's own cell that sets the justification, quoted when the run did
+    not save it (a cell failed before the save): what the student wrote is never lost."""
     if "justification" in rubric.reviewed:
         text = answers.get(JUSTIFICATION_KEY)
-        row.review["justification"] = (
-            text.strip()[:2000] if isinstance(text, str) and text.strip() else "（沒有寫 none）"
-        )
+        if isinstance(text, str) and text.strip():
+            row.review["justification"] = text.strip()[:2000]
+        elif written:
+            row.review["justification"] = (
+                "（執行沒有存下答案；以下引用筆記本原文 not saved by the run; the notebook's cell:）\n"
+                + written[:2000]
+            )
+        else:
+            row.review["justification"] = "（沒有寫 none）"
     if "augmentation" in rubric.reviewed:
         row.review["augmentation"] = training_code[:4000] or "（找不到訓練格子 no training cell found）"
 

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from helpers.grade.files import UnsafeFileError, read_regular
-from helpers.homework import MAX_SUBMISSION_BYTES, OUTPUT_DIR
+from helpers.homework import JUSTIFICATION_KEY, MAX_SUBMISSION_BYTES, OUTPUT_DIR
 
 #: The longest id (characters); longer names are cut.
 MAX_ID_CHARS = 60
@@ -194,6 +194,13 @@ def embedded_data(notebook: nbformat.NotebookNode, handin: Handin) -> list[str]:
                 signs.append(f"程式格 {k}：{call[:-1]} (code cell {k})")
     signs += [f"附帶的檔案 (file handed in)：{name}" for name in handin.files if name.endswith(DATA_SUFFIXES)]
     return signs
+
+
+def justification_code(notebook: nbformat.NotebookNode) -> str:
+    """The code cell(s) of a hand-in that set the BN-order justification (``JUSTIFICATION_KEY``)."""
+    names = ("JUSTIFICATION_KEY", JUSTIFICATION_KEY)
+    cells = [c for c in notebook.cells if c.cell_type == "code" and any(n in c.source for n in names)]
+    return "\n\n".join(c.source for c in cells)
 
 
 def training_code(notebook: nbformat.NotebookNode) -> str:
