@@ -62,7 +62,7 @@ needs_data = pytest.mark.skipif(local_copy() is None, reason="needs a CIFAR-10 c
 def test_time_limit_stops_endless_submissions(tmp_path: Path) -> None:
     write_notebook(tmp_path / "slow" / "infinite_loop.ipynb", "while True:\n    pass")
     write_notebook(tmp_path / "slow" / "sleeps.ipynb", "import time\ntime.sleep(10**6)")
-    rows, _ = grade(tmp_path / "slow", tmp_path / "slow.csv", "--jobs", "2", "--timeout", "5")
+    rows, _ = grade(tmp_path / "slow", tmp_path / "slow.csv", "--jobs", "2", "--timeout", "3")
     for name in ("infinite_loop", "sleeps"):
         assert rows[name]["status"] == "timeout"
         assert float(rows[name]["runtime_s"]) < 60
