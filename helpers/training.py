@@ -228,7 +228,7 @@ class FastRecipe:
     from 0 to ``peak_learning_rate`` over the first quarter of the steps, then follows a cosine
     down to 0 (both built into Keras: ``CosineDecay`` with ``warmup_steps``); batch 256; label
     smoothing 0.2; random flip and 4-pixel pad-and-crop in the input pipeline. On a small
-    training set (smoke mode's 1,000 images) the batch shrinks so that every epoch still has
+    training set (smoke mode's 256 images) the batch shrinks so that every epoch still has
     ``min_steps_per_epoch`` steps.
     """
 

@@ -166,7 +166,7 @@ def clean_environment(
 
 @dataclass
 class ControlGroup:
-    """One run's control group (one folder in cgroup v2, or one per v1 controller)."""
+    """One run's control group (one folder in cgroup v2, or one per v1 controller, memory first)."""
 
     folders: list[Path]
     version: int
@@ -187,22 +187,14 @@ class ControlGroup:
         return sorted(found)
 
     def oom_kills(self) -> int:
-        """How often the memory limit killed a process of this run."""
-        if self.version == 2:
-            events = self.folders[0] / "memory.events"
-        else:
-            events = next((f / "memory.oom_control" for f in self.folders if "memory" in f.parts), None)
-        if events is None:
-            return 0
+        """How often the memory limit killed a process of this run (0 where the kernel does not
+        say: a count of mere hits of the limit would also count reclaimed page cache)."""
+        events = self.folders[0] / ("memory.events" if self.version == 2 else "memory.oom_control")
         with contextlib.suppress(OSError, ValueError):
             for line in events.read_text().splitlines():
                 key, _, value = line.partition(" ")
                 if key == "oom_kill":
                     return int(value)
-        if self.version == 1:  # older kernels: memory.failcnt counts hits of the limit
-            memory = next((f for f in self.folders if "memory" in f.parts), None)
-            with contextlib.suppress(OSError, ValueError):
-                return int((memory / "memory.failcnt").read_text()) if memory else 0
         return 0
 
     def close(self) -> None:
@@ -374,6 +366,11 @@ def run_limited(
             pass_fds=(write_end,),
             preexec_fn=in_child,
         )
+    except BaseException:
+        os.close(read_end)
+        if group is not None:
+            group.close()
+        raise
     finally:
         os.close(write_end)
     captured: dict[str, list[bytes]] = {"out": [], "err": [], "result": []}
