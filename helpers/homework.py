@@ -342,39 +342,50 @@ def _shape_without_batch(shape: Any) -> tuple[int | None, ...] | None:
         return None
 
 
-def _path_state(tensor: Any, depth: int = 0) -> str:
+def _path_state(tensor: Any, seen: dict[int, str], depth: int = 0) -> str:
     """How ``tensor`` depends on the model's input: ``"gap"`` (only through a
     GlobalAveragePooling2D, then head layers), ``"input"`` (through head layers only) or
-    ``"other"`` (through anything else: a Flatten, a Reshape, a conv after the GAP, a side path)."""
+    ``"other"`` (through anything else: a Flatten, a Reshape, a conv after the GAP, a side path).
+    ``seen`` remembers each tensor's answer: a graph of merges is walked once, not once per path."""
+    if id(tensor) in seen:
+        return seen[id(tensor)]
     history = getattr(tensor, "_keras_history", None)
     if history is None or depth > 500:
         return "other"
     operation, node_index, _ = history
     kind = type(operation).__name__
     if kind == "InputLayer":
-        return "input"
-    if kind == "GlobalAveragePooling2D":
-        return "gap"
-    if hasattr(operation, "outputs") and hasattr(operation, "layers"):  # a nested model
-        inner = _model_state(operation, depth + 1)
-        if inner != "input":
-            return inner
+        state = "input"
+    elif kind == "GlobalAveragePooling2D":
+        state = "gap"
+    elif hasattr(operation, "outputs") and hasattr(operation, "layers"):  # a nested model
+        state = _model_state(operation, seen, depth + 1)
+        if state == "input":
+            state = _parents_state(operation, node_index, seen, depth)
     elif kind not in HEAD_LAYERS:
-        return "other"
+        state = "other"
+    else:
+        state = _parents_state(operation, node_index, seen, depth)
+    seen[id(tensor)] = state
+    return state
+
+
+def _parents_state(operation: Any, node_index: int, seen: dict[int, str], depth: int) -> str:
     try:
         parents = operation._inbound_nodes[node_index].input_tensors
     except (AttributeError, IndexError):
         return "other"
-    states = {_path_state(parent, depth + 1) for parent in parents}
+    states = {_path_state(parent, seen, depth + 1) for parent in parents}
     return states.pop() if len(states) == 1 else "other"
 
 
-def _model_state(model: Any, depth: int = 0) -> str:
+def _model_state(model: Any, seen: dict[int, str] | None = None, depth: int = 0) -> str:
     try:
         outputs = list(model.outputs)
     except (AttributeError, ValueError, TypeError):
         return "other"
-    states = {_path_state(output, depth) for output in outputs}
+    seen = {} if seen is None else seen
+    states = {_path_state(output, seen, depth) for output in outputs}
     return states.pop() if len(states) == 1 else "other"
 
 

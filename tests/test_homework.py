@@ -252,3 +252,16 @@ def test_near_copies_of_course_models_are_listed_with_their_similarity() -> None
     starter = inspect_model(small_cnn("conv-bn-relu", widths=(16, 32, 64), bn_momentum=0.9))
     assert starter.reference is None and starter.similar[0] == ("small_cnn", 1.0), "listed, not penalised"
     assert inspect_model(own_model()).similar == (), "an own design resembles no course model"
+
+
+def test_a_graph_of_many_merges_is_read_quickly() -> None:
+    """Forty Add layers, each fed twice by the one before: 2**40 paths, one walk."""
+    import time
+
+    inputs = keras.Input((32, 32, 3))
+    x = layers.GlobalAveragePooling2D()(_body(inputs))
+    for _ in range(40):
+        x = layers.Add()([x, x])
+    started = time.perf_counter()
+    assert inspect_model(keras.Model(inputs, layers.Dense(10)(x))).gap_head
+    assert time.perf_counter() - started < 30
