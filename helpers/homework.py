@@ -1,8 +1,8 @@
 """Homework 07: its rules, its self-checks, and the files a submission hands to the grader.
 
 The rules are public (students read them in the notebook): :data:`PARAM_BUDGET`, the run
-mode's accuracy target (:attr:`helpers.modes.RunMode.homework_target`), the grading time limit
-(:attr:`helpers.modes.RunMode.grading_timeout_s` of the grading mode, :data:`GRADING_MODE`), and
+mode's accuracy target (:attr:`helpers.modes.RunMode.homework_target`), the time budget in
+reference seconds (:mod:`helpers.budget`, of :data:`helpers.modes.GRADING_MODE`), and
 the model contract checked by :func:`inspect_model` (shapes, budget, BN, pooling, GAP head, not a
 course reference model). The questions (:data:`QUESTIONS`) are about the student's own model:
 their answers are not stored anywhere; the grader computes them from the saved model
@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from helpers.budget import budget_rule
 from helpers.checks import Feedback, failed, passed
 from helpers.data import IMAGE_SHAPE, NUM_CLASSES
-from helpers.modes import FULL, RunMode
+from helpers.modes import GRADING_MODE, RunMode
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -61,38 +62,17 @@ ANSWERS_PATH = OUTPUT_DIR / "answers.json"
 JUSTIFICATION_KEY = "bn_order_reason"
 
 
-#: The mode the instructor grades in; its time limit is the one the notebook states.
-GRADING_MODE = FULL
-
-
 def grading_rules(mode: RunMode = GRADING_MODE) -> str:
     """What the notebook prints near the top and before training: how it is graded, and the time."""
-    minutes = mode.grading_timeout_s / 60
     return (
-        f"評分方式 (grading)：講師用 {mode.name} 模式從頭執行整本筆記本，時限 {minutes:.0f} 分鐘"
-        f"（{mode.grading_timeout_s:.0f} 秒，雙核心 CPU、沒有 GPU），超過時限就拿不到模型的分數。"
-        "評分時不提供測試集的標籤：選模型與 epoch 請看驗證集。"
+        f"評分方式 (grading)：講師用 {mode.name} 模式從頭執行整本筆記本；超過時間預算就拿不到模型的分數。"
+        "評分時不提供測試集：選模型與 epoch 請看驗證集。"
         f"交來的檔案最多 {MAX_SUBMISSION_BYTES / 1e6:.0f} MB；筆記本裡夾帶的資料或權重會列給講師審閱。\n"
-        f"(Graded in {mode.name} mode, whole notebook, time limit {minutes:.0f} min on a 2-core CPU "
-        "without a GPU; over the limit, no model points. Test labels are withheld while grading. "
+        f"(Graded in {mode.name} mode, whole notebook; over the time budget, no model points. "
+        "The test set is withheld while grading. "
         f"A hand-in holds at most {MAX_SUBMISSION_BYTES / 1e6:.0f} MB; embedded data or weights are "
-        "listed for the instructor to review.)"
+        "listed for the instructor to review.)\n" + budget_rule(mode)
     )
-
-
-def time_check(seconds: float, mode: RunMode = GRADING_MODE, safe_share: float = 0.6) -> str:
-    """How much of the grading time limit a training run used (warns above ``safe_share``)."""
-    share = seconds / mode.grading_timeout_s
-    line = (
-        f"訓練用了 {seconds / 60:.1f} 分鐘，是評分時限 {mode.grading_timeout_s / 60:.0f} 分鐘的 {share:.0%}"
-        f" (training used {share:.0%} of the grading time limit)"
-    )
-    if share > safe_share:
-        line += (
-            f"\n⚠️  超過 {safe_share:.0%}：評分的機器可能比你的慢，請減少 epoch 或縮小模型。"
-            f" (Over {safe_share:.0%}: the grading machine may be slower; train less.)"
-        )
-    return line
 
 
 def canonical(value: Any) -> str | None:

@@ -39,12 +39,16 @@ class RunMode:
     #: Test accuracy a homework-07 model must reach. Full mode is the real target; smoke mode
     #: (1,000 images, 2 epochs) only tells a model that learned from one that did not.
     homework_target: float
-    #: Seconds the grader gives one homework submission (kernel start to the last cell).
-    grading_timeout_s: float
+    #: The homework's time budget: reference seconds (:mod:`helpers.budget`: seconds on the course's
+    #: 2-core CPU grader) for one submission's whole notebook, kernel start to the last cell.
+    budget_s: float
     #: Training images of the homework (``splits(..., homework=True)``) when they differ from
     #: :attr:`train_size`: smoke mode checks that the lessons run on a few images, but its homework
     #: target must tell a model that learned from chance, which takes more.
     homework_train_size: int | None = None
+    #: Seconds a notebook's speed calibration times (:func:`helpers.budget.calibrate`); the
+    #: grader always times :data:`helpers.budget.GRADER_CALIBRATION_S`.
+    calibration_s: float = 1.5
 
     def epochs(self, full: int) -> int:
         """The number of epochs to train for a notebook that wants ``full`` epochs."""
@@ -115,7 +119,7 @@ FULL = RunMode(
     test_size=None,
     max_epochs=None,
     homework_target=0.80,
-    grading_timeout_s=1800.0,
+    budget_s=1800.0,
 )
 SMOKE = RunMode(
     "smoke",
@@ -124,10 +128,13 @@ SMOKE = RunMode(
     test_size=500,
     max_epochs=2,
     homework_target=0.15,
-    grading_timeout_s=300.0,
+    budget_s=300.0,
     homework_train_size=1000,
+    calibration_s=0.3,
 )
 MODES = {mode.name: mode for mode in (FULL, SMOKE)}
+#: The mode the instructor grades homework 07 in; its budget is the one the notebook states.
+GRADING_MODE = FULL
 
 
 def get_mode(name: str | None = None) -> RunMode:

@@ -41,9 +41,15 @@ from helpers.grade.sandbox import RESULT_FD, make_control_group
 from helpers.grade.scoring import parse_answers, score_answers, score_model
 from helpers.grade.submissions import clean_id
 from helpers.modes import SMOKE
-from tests.test_grade_batch import REASON, RIGHT, read_rows, run_grader, write_notebook
+from tests.test_grade_batch import REASON, RIGHT, read_rows, run_grader, shared_cache, write_notebook
 
 RUBRIC = load_rubric()
+
+
+@pytest.fixture(autouse=True)
+def _grade_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every grader run here shares the session's cache (data copy, calibration)."""
+    monkeypatch.setenv("COURSE_GRADE_CACHE", str(shared_cache(tmp_path_factory)))
 
 
 def grade(folder: Path, out: Path, *options: str) -> tuple[dict[str, dict[str, str]], str]:
@@ -377,3 +383,43 @@ def test_the_first_failing_cell_is_named_and_sets_the_status() -> None:
     stub = first_error(new_notebook(cells=[new_code_cell("1"), cells[2]]))
     assert stub is not None and stub["status"] == "unfinished"
     assert first_error(new_notebook(cells=[new_code_cell("x = 1")])) is None
+
+
+def test_kernels_started_at_the_same_moment_never_collide(tmp_path: Path) -> None:
+    """Four runners start four kernels at once on this machine, outside any sandbox (where each
+    would have its own network): they talk over Unix sockets in folders of their own, so none can
+    take another's port (jupyter/nbgrader#174, nteract/papermill#511)."""
+    import subprocess
+
+    runs = []
+    for k in range(4):
+        folder = tmp_path / f"k{k}"
+        write_notebook(
+            folder / "n.ipynb", f"import os\nvalue = {k} * 10", "print('VALUE', value, os.getpid())"
+        )
+        command = inside_command(
+            "execute", str(folder / "n.ipynb"), "--timeout", "120", "--output-cap", "9999"
+        )
+        del command[command.index("--result-fd") : command.index(RESULT_FD) + 1]  # the result on stdout
+        runs.append(subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, text=True))
+    results = [last_result(run.communicate(timeout=300)[0]) for run in runs]
+    assert [r and r["status"] for r in results] == ["ok"] * 4, results
+    assert all(isinstance(r["seconds"], float) for r in results)
+
+
+def test_the_journal_keeps_finished_rows_and_skips_a_torn_line(tmp_path: Path) -> None:
+    from helpers.grade.batch import Journal, journal_path, settings_key
+    from helpers.grade.scoring import Row
+    from helpers.grade.worker import TaskConfig
+
+    journal = Journal(journal_path(tmp_path / "grades.csv"))
+    assert journal.path.name == "grades.csv.journal.jsonl"
+    journal.append("d1", "s", Row("alice", items={"runs": 10.0}, reference_s=12.5, worker="h:1"))
+    with open(journal.path, "a", encoding="utf-8") as f:
+        f.write('{"digest": "d2", "settings": "s", "row": {"id": "bo')  # killed mid-line
+    kept = journal.load()
+    assert list(kept) == [("d1", "s")] and kept[("d1", "s")].items == {"runs": 10.0}
+    config = TaskConfig(mode="smoke", budget_s=300, rubric=RUBRIC, sandbox=False)
+    assert settings_key(config) != settings_key(
+        TaskConfig(mode="smoke", budget_s=200, rubric=RUBRIC, sandbox=False)
+    )

@@ -78,6 +78,6 @@ def test_runs_and_full_train_size() -> None:
 
 def test_every_mode_dependent_number_is_on_the_mode() -> None:
     assert FULL.homework_target == 0.80 and SMOKE.homework_target < FULL.homework_target
-    assert FULL.grading_timeout_s == 1800 and SMOKE.grading_timeout_s < FULL.grading_timeout_s
+    assert FULL.budget_s == 1800 and SMOKE.budget_s < FULL.budget_s
     assert MODES == {"full": FULL, "smoke": SMOKE}
     assert MODE_ENV_VAR == "COURSE_MODE"

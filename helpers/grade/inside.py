@@ -17,13 +17,17 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from traitlets.config import Config
 
 from helpers.course import ROOT
 from helpers.grade.sandbox import RESULT_FD
@@ -84,6 +88,11 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
     "runs" points (the status names the first failing cell), and the model and answers that later
     cells save are still graded. Cells tagged ``raises-exception`` lose the tag: a TODO stub that
     still raises is an error here. After ``output_cap`` bytes of output the kernel is interrupted.
+    The result says how many seconds the run took (kernel start to the last cell).
+
+    The kernel talks to this process over Unix sockets in a folder of its own (``ipc``
+    transport), not TCP ports: kernels started at the same moment on one machine can never pick
+    the same port (jupyter/nbgrader#174, nteract/papermill#511).
     """
 
     class CappedClient(NotebookClient):
@@ -103,13 +112,25 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
         tags = cell.get("metadata", {}).get("tags", [])
         if "raises-exception" in tags:
             cell.metadata["tags"] = [t for t in tags if t != "raises-exception"]
+    sockets = tempfile.mkdtemp(prefix="k")  # short: a Unix socket's path has at most 107 bytes
     client = CappedClient(
         nb,
         timeout=int(timeout),
         kernel_name="python3",
         allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
+        config=Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "k")}}),
     )
+    started = time.monotonic()
+    try:
+        result = _run(client, output_cap)
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+    result["seconds"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _run(client: NotebookClient, output_cap: int) -> dict[str, Any]:
     over_cap = {"status": "output_limit", "error": f"輸出超過 {output_cap:,} bytes (output over the cap)"}
     try:
         client.execute()
@@ -124,7 +145,7 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
         return {"status": ERROR_STATUS.get(ename, "cell_error"), "error": f"{ename}: {evalue}"[:500]}
     if getattr(client, "over_cap", False):
         return over_cap
-    return first_error(nb) or {"status": "ok", "error": ""}
+    return first_error(client.nb) or {"status": "ok", "error": ""}
 
 
 def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
@@ -162,6 +183,14 @@ def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
     return result
 
 
+def calibrate() -> dict[str, Any]:
+    """This box's speed (:func:`helpers.budget.calibrate`), with the threads its environment sets."""
+    from helpers.budget import GRADER_CALIBRATION_S  # noqa: PLC0415 - imports Keras
+    from helpers.budget import calibrate as measure  # noqa: PLC0415
+
+    return measure(min_seconds=GRADER_CALIBRATION_S).to_dict()
+
+
 def _private() -> None:
     """Make this process non-dumpable: a process of the same user (the kernel) can then neither
     trace it nor open its file descriptors through ``/proc/PID/fd``."""
@@ -170,8 +199,8 @@ def _private() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``execute NOTEBOOK --timeout S --output-cap B --result-fd N`` or
-    ``evaluate MODEL --mode M --result-fd N``."""
+    """``execute NOTEBOOK --timeout S --output-cap B --result-fd N``,
+    ``evaluate MODEL --mode M --result-fd N`` or ``calibrate --result-fd N``."""
     _private()
     parser = argparse.ArgumentParser(prog="helpers.grade.inside")
     parser.add_argument("--result-fd", type=int, default=None, help="pipe for the result (else stdout)")
@@ -183,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate = commands.add_parser("evaluate")
     evaluate.add_argument("model", type=Path)
     evaluate.add_argument("--mode", required=True)
+    commands.add_parser("calibrate")
     args = parser.parse_args(argv)
     channel = None
     if args.result_fd is not None:
@@ -190,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         channel = os.fdopen(args.result_fd, "w", encoding="utf-8")
     if args.command == "execute":
         result = execute_notebook(args.notebook, args.timeout, args.output_cap)
-    else:
+    elif args.command == "evaluate":
         result = evaluate_model(args.model, args.mode)
+    else:
+        result = calibrate()
     line = RESULT_MARK + json.dumps(result, ensure_ascii=False)
     if channel is None:
         print(line, flush=True)

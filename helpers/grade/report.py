@@ -29,6 +29,11 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
         lines.append(f"- 錯誤 (error)：{_code(row.error)}")
     if row.test_accuracy is not None:
         lines.append(f"- {row.notes.get('accuracy', '')}")
+    if row.reference_s is not None:
+        lines.append(
+            f"- 時間 (time)：整本筆記本 {row.reference_s:,.0f} 參考秒 (reference seconds)"
+            f"（在 {_inline(row.device or '?')} 上 {row.runtime_s:,.0f} 秒的評分，含評估 incl. evaluation）"
+        )
     if row.params is not None:
         lines.append(f"- 參數量 (params)：{row.params:,}（預算 budget {PARAM_BUDGET:,}）")
     lines += ["", "| 項目 (item) | 得分 (points) | 說明 (note) |", "|---|---|---|"]
@@ -128,6 +133,9 @@ def write_csv(rows: list[Row], rubric: Rubric, out: Path) -> None:
         "test_accuracy",
         "params",
         "runtime_s",
+        "reference_s",
+        "worker",
+        "device",
         "error",
     ]
     buffer = io.StringIO()

@@ -36,6 +36,7 @@ MAX_ANSWERS_BYTES = 100_000
 STATUSES: dict[str, str] = {
     "invalid_notebook": "不是有效的 .ipynb 筆記本 (not a valid notebook file)",
     "no_notebook": "資料夾裡沒有 .ipynb (no notebook in the folder)",
+    "worker_lost": "評分時讓 worker 當掉兩次 (its run killed the grading worker twice)",
     "timeout": "超過時間限制 (ran past the time limit)",
     "kernel_died": "核心（kernel）當掉或被結束 (the kernel died)",
     "output_limit": "輸出太多，超過上限 (too much output)",
@@ -44,6 +45,7 @@ STATUSES: dict[str, str] = {
     "syntax_error": "有語法錯誤 (a cell has a syntax error)",
     "unfinished": "還有 TODO 沒完成 (a TODO cell still raises NotImplementedError)",
     "cell_error": "有儲存格發生錯誤 (a cell raised an error)",
+    "over_budget": "整本筆記本超過時間預算（參考秒）(over the time budget, in reference seconds)",
     "no_model": f"沒有存下模型 {MODEL_PATH} (no saved model)",
     "bad_model": "模型不符合規定或無法載入 (the model breaks the rules or cannot be loaded)",
     "grader_error": "評分程式本身出錯 (the grader failed on this one)",
@@ -98,6 +100,10 @@ class Row:
     test_accuracy: float | None = None
     params: int | None = None
     runtime_s: float = 0.0
+    #: The notebook run's time in reference seconds (:mod:`helpers.budget`); None when it did not run.
+    reference_s: float | None = None
+    worker: str = ""  # host:pid of the worker that graded it
+    device: str = ""  # that worker's device ("CPU 2 threads (x86_64)", a GPU's name)
     #: Reviewed items a person must read, and the text to read for each (quoted in the feedback).
     review: dict[str, str] = field(default_factory=dict)
 
@@ -119,6 +125,9 @@ class Row:
         row["test_accuracy"] = "" if self.test_accuracy is None else round(self.test_accuracy, 4)
         row["params"] = "" if self.params is None else self.params
         row["runtime_s"] = round(self.runtime_s, 1)
+        row["reference_s"] = "" if self.reference_s is None else round(self.reference_s, 1)
+        row["worker"] = self.worker
+        row["device"] = self.device
         row["error"] = self.error
         return row
 
