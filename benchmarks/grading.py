@@ -1,33 +1,42 @@
-"""How long the grader takes: one submission, and a batch with ``--jobs 1`` vs ``--jobs 2``.
+"""How long grading takes, and how a class scales: the same submissions serial, on an embedded
+2-worker ``LocalCluster``, and on a cluster of ``dask worker`` processes started separately.
 
 Copies a homework-07 notebook ``--copies`` times into a temporary folder and grades the folder
-with ``python -m helpers.grade`` in the given mode, once per ``--jobs`` value, timing the whole
-command (kernel starts, sandbox, evaluation included) and reading each submission's
-``runtime_s``, score and measured accuracy from the CSV::
+with ``python -m helpers.grade`` in the given mode, once per setup, timing the whole command
+(cluster start, kernel starts, sandbox, evaluation) and reading each submission's ``runtime_s``,
+``reference_s``, score and measured accuracy from the CSV. The graders' cache (data copy,
+calibrations) is filled before the first timed run, as on an instructor's machine after its
+first batch::
 
-    python -m benchmarks.grading --out benchmarks/results/grading_smoke_cpu.json
+    python -m benchmarks.grading --copies 8 --out benchmarks/results/grading_smoke_cpu.json
+
+Setups: ``serial`` (``--jobs 1``), ``local2`` (``--jobs 2``), ``cluster2`` (``dask scheduler``
+and 2 ``dask worker --nthreads 1`` processes on 127.0.0.1, graded with ``--scheduler``).
 
 ``--notebook example`` grades, instead of the solution, the student copy filled in the way its
-TODO comments suggest (the starting model and training call they show, answers for that model):
-what a student who follows the examples hands in. In full mode with ``--copies 1 --jobs 1`` this
-measures whether that example fits the grading time limit on this machine::
+TODO comments suggest (:func:`helpers.grade.example.example_submission`). In full mode with
+``--copies 1 --setups serial`` it measures one full-mode submission on this machine::
 
-    python -m benchmarks.grading --notebook example --mode full --copies 1 --jobs 1 \\
+    python -m benchmarks.grading --notebook example --mode full --copies 1 --setups serial \\
         --out benchmarks/results/homework_example_full_cpu.json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,51 +44,60 @@ import nbformat
 
 from helpers.course import ROOT
 from helpers.device import hardware_record
+from helpers.grade.example import example_submission
 
-#: Answers for the example model (small_cnn widths 16/32/64): the ones a student computes.
-EXAMPLE_ANSWERS = {
-    "answers[JUSTIFICATION_KEY]": 'answers[JUSTIFICATION_KEY] = "conv-bn-relu，momentum 0.9（第 3 課）"',
-    'answers["gap_input_shape"]': 'answers["gap_input_shape"] = (8, 8, 64)',
-    'answers["head_params"]': 'answers["head_params"] = (64 + 1) * 10',
-    'answers["head_params_at_64px"]': 'answers["head_params_at_64px"] = (64 + 1) * 10',
-}
+SETUPS = ("serial", "local2", "cluster2")
 
 
-def example_submission() -> nbformat.NotebookNode:
-    """The student copy of homework 07 with every stub replaced by the example its TODO comment
-    shows (indented ``#     code`` lines), or by an answer for the example model."""
-    notebook = nbformat.read(ROOT / "notebooks" / "07_homework.ipynb", as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        lines = cell.source.split("\n")
-        for k, line in enumerate(lines):
-            if "raise NotImplementedError" not in line:
-                continue
-            indent = line[: len(line) - len(line.lstrip())]
-            todo = lines[k - 1] if k and "# TODO：定義 " in lines[k - 1] else ""
-            end = k - 1 if todo else k
-            start = end
-            while start > 0 and lines[start - 1].lstrip().startswith("#     "):
-                start -= 1
-            example = [indent + text.lstrip()[len("#     ") :].rstrip() for text in lines[start:end]]
-            if not example:
-                example = [indent + code for name, code in EXAMPLE_ANSWERS.items() if f"定義 {name}" in todo]
-            if not example:
-                raise ValueError(f"no example for the stub after {todo!r}")
-            lines[k] = "\n".join(example)
-        cell.source = "\n".join(lines)
-        tags = cell.metadata.get("tags", [])
-        if "raises-exception" in tags:  # a finished submission must run every cell
-            tags.remove("raises-exception")
-    return notebook
+@contextlib.contextmanager
+def local_cluster(folder: Path, workers: int) -> Iterator[str]:
+    """``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes on 127.0.0.1."""
+    dask = str(Path(sys.executable).parent / "dask")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    address_file = folder / "scheduler.json"
+    started = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(address_file)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the scheduler did not start")
+            time.sleep(0.2)
+        address = json.loads(address_file.read_text())["address"]
+        for _ in range(workers):
+            started.append(
+                subprocess.Popen(
+                    [dask, "worker", address, "--nthreads", "1", "--no-dashboard"],
+                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                )
+            )  # fmt: skip
+        yield address
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def grade(submissions: Path, out: Path, mode: str, *options: str) -> tuple[float, list[dict[str, str]]]:
+    command = [sys.executable, "-m", "helpers.grade", str(submissions), "--out", str(out), "--mode", mode]
+    start = time.perf_counter()
+    subprocess.run([*command, *options, "--regrade"], check=True, cwd=ROOT, capture_output=True)
+    wall = time.perf_counter() - start
+    with open(out, encoding="utf-8-sig") as f:
+        return wall, list(csv.DictReader(f))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--copies", type=int, default=4)
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--setups", nargs="+", choices=SETUPS, default=list(SETUPS))
     parser.add_argument("--mode", default="smoke")
     parser.add_argument("--notebook", choices=("solution", "example"), default="solution")
     args = parser.parse_args(argv)
@@ -96,33 +114,40 @@ def main(argv: list[str] | None = None) -> int:
         "batches": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
-        submissions = Path(tmp) / "submissions"
+        folder = Path(tmp)
+        submissions = folder / "submissions"
         submissions.mkdir()
-        source = Path(tmp) / "07_homework.ipynb"
+        source = folder / "07_homework.ipynb"
         if args.notebook == "solution":
             shutil.copyfile(ROOT / "solutions" / "07_homework.ipynb", source)
         else:
             nbformat.write(example_submission(), source)
         for i in range(args.copies):
             shutil.copyfile(source, submissions / f"student{i:02d}.ipynb")
-        for jobs in args.jobs:
-            out = Path(tmp) / f"grades_{jobs}.csv"
-            command = [sys.executable, "-m", "helpers.grade", str(submissions), "--out", str(out)]
-            command += ["--mode", args.mode, "--jobs", str(jobs)]
-            start = time.perf_counter()
-            subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
-            wall = time.perf_counter() - start
-            with open(out, encoding="utf-8-sig") as f:
-                rows = list(csv.DictReader(f))
-            per_submission = [float(row["runtime_s"]) for row in rows]
+        warm = folder / "warm"  # fills the cache: data copy, calibration with 1 and 2 threads
+        warm.mkdir()
+        (warm / "empty.ipynb").write_text(json.dumps(nbformat.v4.new_notebook()), encoding="utf-8")
+        for jobs in ("1", "2"):
+            grade(warm, folder / "warm.csv", args.mode, "--jobs", jobs)
+        for setup in args.setups:
+            out = folder / f"grades_{setup}.csv"
+            if setup == "cluster2":
+                with local_cluster(folder, 2) as address:
+                    wall, rows = grade(submissions, out, args.mode, "--scheduler", address)
+            else:
+                wall, rows = grade(submissions, out, args.mode, "--jobs", "1" if setup == "serial" else "2")
             result["batches"].append(
                 {
-                    "jobs": jobs,
+                    "setup": setup,
                     "wall_s": round(wall, 1),
-                    "median_submission_s": round(statistics.median(per_submission), 1),
+                    "median_submission_s": round(statistics.median(float(r["runtime_s"]) for r in rows), 1),
+                    "median_reference_s": round(
+                        statistics.median(float(r["reference_s"] or 0) for r in rows), 1
+                    ),
                     "statuses": sorted({row["status"] for row in rows}),
                     "scores": sorted({row["score"] for row in rows}),
                     "test_accuracies": sorted({row["test_accuracy"] for row in rows}),
+                    "devices": sorted({row["device"] for row in rows}),
                 }
             )
             print(json.dumps(result["batches"][-1]), flush=True)

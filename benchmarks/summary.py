@@ -91,17 +91,65 @@ def table(results: list[dict]) -> str:
 
 
 def grading_table(results: list[dict]) -> str:
-    """Wall time of grading copies of the homework solution, per ``--jobs`` value."""
+    """Wall time of grading copies of a homework notebook, per setup (``--jobs`` in older records)."""
     lines = [
-        "| file | hardware | mode | sandbox | submissions | jobs | wall | median per submission | statuses |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| file | hardware | mode | notebook | sandbox | submissions | setup | wall | median per submission "
+        "| median reference s | statuses |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for b in r["batches"]:
+            setup = b.get("setup") or f"--jobs {b['jobs']}"
             lines.append(
-                f"| {r['file']} | {_hardware(r)} | {r['mode']} | {r['sandbox']} | {r['copies']} | "
-                f"{b['jobs']} | {b['wall_s']} s | {b['median_submission_s']} s | {', '.join(b['statuses'])} |"
+                f"| {r['file']} | {_hardware(r)} | {r['mode']} | {r.get('notebook', 'solution')} | "
+                f"{r['sandbox']} | {r['copies']} | {setup} | {b['wall_s']} s | "
+                f"{b['median_submission_s']} s | {b.get('median_reference_s', '–')} | "
+                f"{', '.join(b['statuses'])} |"
             )
+    return "\n".join(lines)
+
+
+#: Assumed, not measured here (no GPU with TensorFlow was available): a GPU worker grades a
+#: full-mode submission this many times faster than a 2-core CPU worker.
+ASSUMED_GPU_SPEEDUP = 10.0
+CLASS_SIZE = 200
+
+
+def projection_table(results: list[dict]) -> str:
+    """A class of :data:`CLASS_SIZE` in full mode on K workers, from the measured full-mode time
+    of one submission (per notebook) and the measured efficiency of 2 workers on one machine."""
+    full = [
+        (r.get("notebook", "solution"), b["median_submission_s"])
+        for r in results
+        if r["mode"] == "full"
+        for b in r["batches"]
+    ]
+    walls = {b.get("setup"): b["wall_s"] for r in results if r["mode"] == "smoke" for b in r["batches"]}
+    efficiency = None
+    if walls.get("serial") and walls.get("cluster2"):
+        efficiency = walls["serial"] / (2 * walls["cluster2"])
+    lines = [
+        f"A class of {CLASS_SIZE} in full mode, every worker a 2-core CPU machine grading one submission at "
+        "a time (or a GPU worker). **Measured**: the full-mode time of one submission (row), and the "
+        "efficiency of a 2-worker cluster on the smoke batch "
+        + (f"({efficiency:.0%} of linear)" if efficiency else "(not measured yet)")
+        + f". **Assumed**: a GPU worker {ASSUMED_GPU_SPEEDUP:g}× a 2-core CPU worker (not measured here); "
+        "workers scale linearly beyond 2.",
+        "",
+        "| notebook | one submission (CPU) | 1 CPU | 10 CPU | 40 CPU | 4 GPU (assumed) | 10 GPU (assumed) "
+        "| CPU workers for ≤ 1 h |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for notebook, seconds in full:
+
+        def hours(workers: int, speed: float = 1.0, t: float = seconds) -> str:
+            return f"{-(-CLASS_SIZE // workers) * t / speed / 3600:.1f} h"
+
+        needed = -(-CLASS_SIZE * seconds // 3600)
+        lines.append(
+            f"| {notebook} | {seconds / 60:.1f} min | {hours(1)} | {hours(10)} | {hours(40)} | "
+            f"{hours(4, ASSUMED_GPU_SPEEDUP)} | {hours(10, ASSUMED_GPU_SPEEDUP)} | {needed:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -148,6 +196,7 @@ def main() -> int:
     gradings = load(kind="batches")
     if gradings:
         text += "\n## Grader (`python -m benchmarks.grading`)\n\n" + grading_table(gradings) + "\n"
+        text += "\n### A class of 200 on a cluster (projection)\n\n" + projection_table(gradings) + "\n"
     (RESULTS / "SUMMARY.md").write_text(text, encoding="utf-8")
     plot(results, RESULTS / "summary.png")
     print(f"wrote {RESULTS / 'SUMMARY.md'} and summary.png ({len(results)} results)")

@@ -77,7 +77,7 @@ class Calibration:
         return asdict(self)
 
 
-def _workload() -> Any:
+def _workload(eager: bool = False) -> Any:
     """The calibration model: three stages of conv-BN-ReLU (32, 64, 128 channels), pooling, a GAP
     head; about 0.29 M parameters, like a homework model."""
     import keras  # noqa: PLC0415 - seconds to import; only calibration needs it here
@@ -94,6 +94,7 @@ def _workload() -> Any:
     model.compile(
         optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        run_eagerly=eager,
     )
     return model
 
@@ -115,18 +116,23 @@ def device_name() -> str:
 def calibrate(min_seconds: float | None = None, min_steps: int = 5, warmup: int = 2) -> Calibration:
     """Time training steps of the calibration workload on this device (a few seconds: ``warmup``
     steps that compile, then at least ``min_steps`` steps and ``min_seconds``, by default the run
-    mode's :attr:`helpers.modes.RunMode.calibration_s`); the median step."""
+    mode's :attr:`helpers.modes.RunMode.calibration_s`); the median step.
+
+    ``min_seconds=0`` is a dry run (smoke mode): one step, eagerly, without compiling a graph; it
+    checks that the code runs and measures nothing a budget should rely on.
+    """
     if min_seconds is None:
         min_seconds = get_mode().calibration_s
-    model = _workload()
+    dry = min_seconds <= 0
+    model = _workload(eager=dry)
     rng = np.random.default_rng(0)
     x = rng.random((CALIBRATION_BATCH, 32, 32, 3), dtype=np.float32)
     y = rng.integers(0, 10, CALIBRATION_BATCH)
-    for _ in range(warmup):
+    for _ in range(0 if dry else warmup):
         model.train_on_batch(x, y)
     steps: list[float] = []
     started = time.perf_counter()
-    while len(steps) < min_steps or time.perf_counter() - started < min_seconds:
+    while len(steps) < (1 if dry else min_steps) or time.perf_counter() - started < min_seconds:
         t = time.perf_counter()
         model.train_on_batch(x, y)
         steps.append(time.perf_counter() - t)

@@ -46,8 +46,8 @@ class RunMode:
     #: :attr:`train_size`: smoke mode checks that the lessons run on a few images, but its homework
     #: target must tell a model that learned from chance, which takes more.
     homework_train_size: int | None = None
-    #: Seconds a notebook's speed calibration times (:func:`helpers.budget.calibrate`); the
-    #: grader always times :data:`helpers.budget.GRADER_CALIBRATION_S`.
+    #: Seconds a notebook's speed calibration times (:func:`helpers.budget.calibrate`; 0: a dry
+    #: run of one eager step); the grader always times :data:`helpers.budget.GRADER_CALIBRATION_S`.
     calibration_s: float = 1.5
 
     def epochs(self, full: int) -> int:
@@ -130,7 +130,7 @@ SMOKE = RunMode(
     homework_target=0.15,
     budget_s=300.0,
     homework_train_size=1000,
-    calibration_s=0.3,
+    calibration_s=0.0,
 )
 MODES = {mode.name: mode for mode in (FULL, SMOKE)}
 #: The mode the instructor grades homework 07 in; its budget is the one the notebook states.

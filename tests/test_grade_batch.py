@@ -28,10 +28,10 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from benchmarks.grading import example_submission
 from helpers.course import ROOT
 from helpers.data import local_copy
 from helpers.grade import STATUSES, Limits, find_submissions, load_rubric, sandbox_available
+from helpers.grade.example import example_submission
 from helpers.grade.report import FORMULA_STARTS
 from helpers.grade.sandbox import make_control_group
 from helpers.grade.submissions import MAX_ID_CHARS

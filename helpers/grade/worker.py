@@ -19,6 +19,7 @@ Each worker process prepares, once, and keeps (:func:`worker_setup`):
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,18 @@ def cache_folder() -> Path:
     return folder
 
 
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """Held by one process of this machine at a time (the workers of one machine share the cache:
+    one prepares, the others wait and reuse)."""
+    with open(cache_folder() / f".{name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def data_key(data: Path) -> str:
     """A hash of the data's bytes (every file under ``data``, or the file itself)."""
     h = hashlib.sha256()
@@ -151,14 +165,15 @@ def worker_setup() -> WorkerSetup:
                     f"這個評分 worker（{socket.gethostname()}）找不到 CIFAR-10：請設定 {DATA_ENV_VAR}。"
                     f" (Worker {socket.gethostname()} has no CIFAR-10 copy: set {DATA_ENV_VAR}.)"
                 )
-            target = cache_folder() / f"kernel-data-{data_key(data)}"
-            if not (target / "ready").exists():
-                partial = Path(tempfile.mkdtemp(prefix="kernel-data-", dir=target.parent))
-                write_withheld_copy(load_cifar10(data), partial)
-                (partial / "ready").write_text("", encoding="utf-8")
-                with contextlib.suppress(OSError):  # another process made it first: use that one
+            key = data_key(data)
+            target = cache_folder() / f"kernel-data-{key}"
+            with machine_lock(f"data-{key}"):
+                if not (target / "ready").exists():
+                    partial = Path(tempfile.mkdtemp(prefix="kernel-data-", dir=target.parent))
+                    write_withheld_copy(load_cifar10(data), partial)
+                    (partial / "ready").write_text("", encoding="utf-8")
+                    shutil.rmtree(target, ignore_errors=True)
                     partial.rename(target)
-                shutil.rmtree(partial, ignore_errors=True)
             _SETUP = WorkerSetup(data=data, kernel_data=next(target.glob("cifar-10-batches-py")))
         return _SETUP
 
@@ -189,27 +204,37 @@ def calibration_for(config: TaskConfig, setup: WorkerSetup, threads: int) -> Cal
         if key in setup.calibrations:
             return setup.calibrations[key]
         stored = cache_folder() / f"calibration-{socket.gethostname()}-{threads}t.json"
-        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-            record = json.loads(stored.read_text(encoding="utf-8"))
-            if time.time() - float(record["time"]) < CALIBRATION_MAX_AGE_S:
-                setup.calibrations[key] = Calibration(**record["calibration"])
-                return setup.calibrations[key]
-        scratch = Path(tempfile.mkdtemp(prefix="calibrate-"))
-        try:
-            finished = in_box(config, scratch, inside_command("calibrate"), 600, None, threads)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        result = last_result(finished.result)
-        if not result or "step_s" not in result:
-            raise WorkerSetupError(
-                f"校準失敗 (calibration failed) on {socket.gethostname()}: {finished.last_error_line()}"
-            )
-        calibration = Calibration(**result)
-        partial = stored.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"time": time.time(), "calibration": calibration.to_dict()}))
-        partial.replace(stored)
+        with machine_lock(stored.stem):
+            calibration = _stored_calibration(stored)
+            if calibration is None:
+                calibration = _measure(config, threads)
+                partial = stored.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(json.dumps({"time": time.time(), "calibration": calibration.to_dict()}))
+                partial.replace(stored)
         setup.calibrations[key] = calibration
         return calibration
+
+
+def _stored_calibration(stored: Path) -> Calibration | None:
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        record = json.loads(stored.read_text(encoding="utf-8"))
+        if time.time() - float(record["time"]) < CALIBRATION_MAX_AGE_S:
+            return Calibration(**record["calibration"])
+    return None
+
+
+def _measure(config: TaskConfig, threads: int) -> Calibration:
+    scratch = Path(tempfile.mkdtemp(prefix="calibrate-"))
+    try:
+        finished = in_box(config, scratch, inside_command("calibrate"), 600, None, threads)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result = last_result(finished.result)
+    if not result or "step_s" not in result:
+        raise WorkerSetupError(
+            f"校準失敗 (calibration failed) on {socket.gethostname()}: {finished.last_error_line()}"
+        )
+    return Calibration(**result)
 
 
 def task_threads(config: TaskConfig) -> int:
