@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _session_env.setenv(name, os.environ.get(name) or threads)
     _session_env.setenv("TF_NUM_INTEROP_THREADS", os.environ.get("TF_NUM_INTEROP_THREADS") or "1")
     _session_env.setenv("COURSE_MODE", os.environ.get("COURSE_MODE") or "smoke")
-    _session_env.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL") or "2")
+    _session_env.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL") or "3")
     _session_env.setattr(IPyNbCell, "compare_outputs", _compare_without_stderr)
 
 

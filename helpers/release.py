@@ -80,6 +80,10 @@ def generated_notice(name: str) -> str:
     )
 
 
+#: The flag that lets the release command replace a student notebook holding a student's answers.
+OVERWRITE_FLAG = "--overwrite-student-work"
+
+
 class ReleaseError(ValueError):
     """A solution notebook whose markers cannot be turned into a student notebook."""
 
@@ -206,6 +210,32 @@ def _diff(current: str, wanted: str, what: str) -> str:
     return "\n".join(list(lines)[:80])
 
 
+def student_work(current: str, wanted: str) -> str:
+    """Why a student notebook on disk holds a student's work ("" when it does not): outputs or
+    execution counts (it was run), or a TODO cell whose ``raise NotImplementedError`` line is gone
+    (it was answered). A copy that differs otherwise is only stale (an older release)."""
+    try:
+        notebook = nbformat.reads(current, as_version=4)
+    except Exception:  # noqa: BLE001 - unreadable: treat as the student's, never overwrite it silently
+        return "無法讀取 (unreadable)"
+    raises = {  # each exercise cell's stub line, which a student replaces with an answer
+        cell.get("id"): [
+            line.strip() for line in cell.source.splitlines() if "raise NotImplementedError" in line
+        ]
+        for cell in nbformat.reads(wanted, as_version=4).cells
+        if cell.cell_type == "code" and RAISES_TAG in cell.metadata.get("tags", [])
+    }
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.get("outputs") or cell.get("execution_count") is not None:
+            return "執行過、有輸出 (it has outputs)"
+        stub = raises.get(cell.get("id"))
+        if stub and not all(line in cell.source for line in stub):
+            return "練習格裡有作答 (an exercise cell was answered)"
+    return ""
+
+
 def stale(
     solutions: Path, notebooks: Path, config: CourseConfig | None = None, readme: Path | None = None
 ) -> list[str]:
@@ -223,7 +253,10 @@ def stale(
         if not target.exists():
             problems.append(f"missing: {target}")
         elif (current := target.read_text(encoding="utf-8")) != text:
-            problems.append(_diff(current, text, str(target)))
+            if why := student_work(current, text):
+                problems.append(_student_copy(target, why))
+            else:
+                problems.append(_diff(current, text, str(target)))
     for extra in sorted(notebooks.glob("*.ipynb")):
         if extra.name not in wanted_files:
             problems.append(f"no solution for: {extra} (delete it or add solutions/{extra.name})")
@@ -236,12 +269,30 @@ def stale(
     return problems
 
 
+def _student_copy(target: Path, why: str) -> str:
+    return (
+        f"{target}: 這是學生的工作副本，不是過期的版本：{why}。"
+        f"python -m helpers.release 不會覆蓋它；要丟掉作答、重新產生，加上 {OVERWRITE_FLAG}"
+        "（會先備份成 .ipynb.bak）。\n"
+        f"{target}: holds a student's work, not a stale release ({why}); "
+        "python -m helpers.release leaves it alone. "
+        f"To drop the answers and regenerate: {OVERWRITE_FLAG} (backed up first)."
+    )
+
+
 def write(
-    solutions: Path, notebooks: Path, config: CourseConfig | None = None, readme: Path | None = None
+    solutions: Path,
+    notebooks: Path,
+    config: CourseConfig | None = None,
+    readme: Path | None = None,
+    overwrite_student_work: bool = False,
 ) -> list[Path]:
     """Regenerate the solutions' badge and setup cells, every student notebook and the README table.
 
-    Student notebooks that have no solution are removed. Returns the files that changed.
+    A student notebook that holds a student's work (:func:`student_work`) is left as it is and
+    reported, unless ``overwrite_student_work``: then it is first copied to ``NAME.ipynb.bak``
+    (numbered when that exists). Generated student notebooks that no solution produces any more are
+    removed; any other notebook in ``notebooks/`` is never touched. Returns the files that changed.
     """
     config = config or load_config()
     changed = []
@@ -256,13 +307,34 @@ def write(
     notebooks.mkdir(parents=True, exist_ok=True)
     wanted = expected_files(solutions, config)
     for name, text in wanted.items():
-        put(notebooks / name, text)
+        target = notebooks / name
+        if target.exists() and (why := student_work(current := target.read_text(encoding="utf-8"), text)):
+            if not overwrite_student_work:
+                print(
+                    f"⚠️  沒有覆蓋 (kept) {target}：學生的作答 ({why})；要覆蓋請加 {OVERWRITE_FLAG}",
+                    file=sys.stderr,
+                )
+                continue
+            backup = _backup_name(target)
+            backup.write_text(current, encoding="utf-8")
+            print(f"備份 (backed up) {target} → {backup}", file=sys.stderr)
+        put(target, text)
     for extra in notebooks.glob("*.ipynb"):
-        if extra.name not in wanted:
-            extra.unlink()
+        text = extra.read_text(encoding="utf-8")
+        if extra.name not in wanted and GENERATOR in text and not student_work(text, text):
+            extra.unlink()  # generated by an earlier release, never opened: nothing to lose
     if readme is not None and (text := _readme_with_badges(readme, solutions, config)) is not None:
         put(readme, text)
     return changed
+
+
+def _backup_name(path: Path) -> Path:
+    backup = path.with_name(path.name + ".bak")
+    number = 1
+    while backup.exists():
+        number += 1
+        backup = path.with_name(f"{path.name}.{number}.bak")
+    return backup
 
 
 def execute(path: Path) -> None:
@@ -293,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Generate student notebooks from solution notebooks.",
     )
     parser.add_argument("--check", action="store_true", help="only check; exit 1 when stale")
+    parser.add_argument(
+        OVERWRITE_FLAG,
+        action="store_true",
+        help="regenerate student notebooks even when they hold a student's answers (backed up to .bak first)",
+    )
     parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
     parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README with the badge table")
@@ -317,7 +394,10 @@ def main(argv: list[str] | None = None) -> int:
             count = len(list(args.solutions.glob("*.ipynb")))
             print(f"notebooks/ is in sync with solutions/ ({count} notebooks).")
             return 0
-        for path in write(args.solutions, args.notebooks, readme=readme):
+        written = write(
+            args.solutions, args.notebooks, readme=readme, overwrite_student_work=args.overwrite_student_work
+        )
+        for path in written:
             print(f"wrote {path}")
     except ReleaseError as err:
         print(f"錯誤 / error: {err}", file=sys.stderr)

@@ -5,6 +5,7 @@ Used in notebooks 01, 02, 03, 04, 05, 06, 07.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -12,6 +13,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 from helpers.device import device_policy, gpu_names, hardware, software_versions
 from helpers.modes import RunMode, get_mode
@@ -59,13 +61,14 @@ def setup_notebook() -> RunMode:
     """
     global _started, _mode
     _started = time.perf_counter()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no C++ log lines
     colab = on_colab()
     if colab:
         install_missing(COLAB_MISSING)
     use_chinese_font()
     mode = _mode = get_mode()
-    gpus = gpu_names()
+    with quiet_native_stderr():  # TensorFlow's start-up lines ignore TF_CPP_MIN_LOG_LEVEL
+        gpus = gpu_names()
     _quiet_tensorflow()
     policy = device_policy()
     device = f"GPU：{', '.join(gpus)}" if gpus else "CPU（沒有 GPU / no GPU）"
@@ -74,11 +77,58 @@ def setup_notebook() -> RunMode:
         if policy.mixed_precision
         else "訓練 (training)：float32，不用 XLA (CPU)"
     )
+    _explain_name_errors()
     print(f"{_backend_versions()}｜{device}｜{training}")
     print(mode.describe())
     if colab and not gpus:
         print(COLAB_GPU_HINT)
     return mode
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Send what native code writes to the process's stderr (file descriptor 2) to ``/dev/null``
+    while the block runs. TensorFlow's C++ start-up lines on a CPU machine ("All log messages
+    before absl::InitializeLog() is called…", "Could not find cuda drivers…", a red "failed call
+    to cuInit") are written before its log level applies; in a notebook they would be a student's
+    first screen. Python's own ``sys.stderr`` (warnings, tracebacks) is not touched."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def name_error_hint(name: str) -> str:
+    """What a student reads under a ``NameError``: usually an exercise above is not done or not run."""
+    return (
+        f"💡 `{name}` 還沒有定義：通常是上面定義它的練習（找「# TODO：定義 {name}」那一格）"
+        "還沒完成或還沒執行；完成它，再從那一格往下依序執行。\n"
+        f"   (`{name}` is not defined yet: the exercise above whose TODO line defines it is not done or "
+        "not run; finish it, then run the cells below it in order.)"
+    )
+
+
+def _explain_name_errors() -> None:
+    """In a notebook, follow every ``NameError``'s traceback with :func:`name_error_hint`."""
+    try:
+        from IPython import get_ipython  # noqa: PLC0415 - only in a kernel
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def explain(self, etype, value, tb, tb_offset=None):  # type: ignore[no-untyped-def]
+        self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        name = getattr(value, "name", None) or str(value).split("'")[1:2]
+        print(name_error_hint(name if isinstance(name, str) else (name[0] if name else "?")))
+
+    shell.set_custom_exc((NameError,), explain)
 
 
 def _quiet_tensorflow() -> None:

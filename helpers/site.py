@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from helpers.course import COLAB_BADGE_IMAGE, ROOT, CourseConfig, load_config
+from helpers.release import render, student_notebook, sync_solution
 
 BUILD = ROOT / "_build"
 #: The page language written into every page's ``<html lang>``.
@@ -110,12 +111,15 @@ def _readme_parts(readme: str) -> tuple[str, dict[str, str]]:
 
 
 def _lesson(path: Path, config: CourseConfig, source: Path) -> None:
-    """Copy one solution notebook into the site, with badges and a download link on top."""
+    """Copy one solution notebook into the site, with badges and a download link on top. The
+    download is the student notebook generated from the solution now (never the working copy in
+    ``notebooks/``, which may hold someone's answers)."""
     notebook = nbformat.read(path, as_version=4)
-    student = ROOT / "notebooks" / path.name
     downloads = source / "downloads"
     downloads.mkdir(exist_ok=True)
-    shutil.copyfile(student, downloads / path.name)
+    synced = sync_solution(nbformat.read(path, as_version=4), path.name, config)
+    student = render(student_notebook(synced, name=path.name, config=config))
+    (downloads / path.name).write_text(student, encoding="utf-8")
     badge = f"![在 Colab 開啟 Open In Colab](../_static/{BADGE_FILE})"
     links = (
         f"[{badge}]({config.colab_url('notebooks/' + path.name)}) 學生版 (student)　"

@@ -95,7 +95,8 @@ def test_setup_cell_on_a_fresh_colab_runtime(colab, tmp_path: Path) -> None:
 def test_setup_cell_locally_only_imports(tmp_path: Path) -> None:
     cell = tmp_path / "setup_cell.py"
     cell.write_text(setup_cell("01_data_shapes.ipynb"), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"COURSE_REPO": "file:///nonexistent"}
+    unset = ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL")  # as on a student's machine
+    env = {k: v for k, v in os.environ.items() if k not in unset} | {"COURSE_REPO": "file:///nonexistent"}
     script = SCRIPT.replace('assert importlib.util.find_spec("helpers") is None, ', "pass  # ")
     result = subprocess.run(
         [sys.executable, "-c", script, str(cell)],
@@ -108,3 +109,32 @@ def test_setup_cell_locally_only_imports(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"HELPERS {ROOT / 'helpers' / '__init__.py'}" in result.stdout
     assert "T4 GPU" not in result.stdout, "no Colab hint outside Colab"
+    for noise in ("absl", "I0000", "W0000", "E0000", "cuda", "cuInit"):
+        assert noise not in result.stderr, (
+            f"TensorFlow log noise on a student's first screen: {result.stderr}"
+        )
+
+
+def test_a_name_error_says_which_exercise_to_finish(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """In a kernel, a NameError's traceback is followed by where to look, in zh-TW and English."""
+    import IPython
+
+    from helpers import runtime
+
+    class Shell:
+        def set_custom_exc(self, types, handler):
+            self.types, self.handler = types, handler
+
+        def showtraceback(self, exc_tuple, tb_offset=None):
+            print("TRACEBACK", exc_tuple[0].__name__)
+
+    shell = Shell()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    runtime._explain_name_errors()
+    assert shell.types == (NameError,)
+    try:
+        result  # noqa: B018 - the name a student has not defined yet
+    except NameError as error:
+        shell.handler(shell, NameError, error, error.__traceback__)
+    out = capsys.readouterr().out
+    assert "TRACEBACK NameError" in out and "# TODO：定義 result" in out and "not defined yet" in out

@@ -35,6 +35,7 @@ from helpers.grade.example import example_submission
 from helpers.grade.report import FORMULA_STARTS
 from helpers.grade.sandbox import make_control_group
 from helpers.grade.submissions import MAX_ID_CHARS
+from helpers.modes import SMOKE
 
 RUBRIC = load_rubric()
 #: Builds and saves a small untrained model in a few seconds.
@@ -397,6 +398,7 @@ def test_the_student_copy_filled_in_as_its_comments_suggest_runs_and_scores(grad
     row = graded["example"]
     assert row["status"] == "ok", row["error"]
     assert int(row["params"]) < 100_000
+    assert float(row["test_accuracy"]) >= SMOKE.homework_target, "the starter reaches the smoke target"
     for item in ("runs", "shapes", "pooling", "q_gap_input_shape", "q_head_params", "q_head_params_at_64px"):
         assert points(row, item) == RUBRIC.points[item], item
     assert "small_cnn" in row["review"] or "相似" in row["review"], "the unchanged starter is listed"

@@ -157,8 +157,8 @@ def test_nested_models_and_wrong_shapes_are_seen() -> None:
         (0.8, "full", 1),
         (0.93, "full", 1),
         (0.10, "smoke", 0),
-        (0.125, "smoke", 0.5),
-        (0.15, "smoke", 1),
+        (0.11, "smoke", 0.5),
+        (0.12, "smoke", 1),
     ],
 )
 def test_accuracy_credit_rises_linearly_to_the_target(accuracy, mode, credit) -> None:

@@ -185,10 +185,55 @@ def test_write_then_check_round_trip(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert '-    "batch_size = 4\\n",' in out and '+    "batch_size = 8\\n",' in out
     assert "python -m helpers.release" in out
 
-    (notebooks / "99_orphan.ipynb").write_text("{}", encoding="utf-8")
+    generated = next(notebooks.glob("*.ipynb")).read_text(encoding="utf-8")
+    (notebooks / "99_orphan.ipynb").write_text(generated, encoding="utf-8")  # an old release's file
+    (notebooks / "my_experiments.ipynb").write_text("{}", encoding="utf-8")  # a student's own notebook
     main(args)
     assert not (notebooks / "99_orphan.ipynb").exists()
+    assert (notebooks / "my_experiments.ipynb").read_text(encoding="utf-8") == "{}", "never deleted"
+    (notebooks / "my_experiments.ipynb").unlink()
     assert main([*args, "--check"]) == 0
+
+
+def test_a_students_answers_are_never_overwritten_without_the_flag_and_a_backup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
+    write_solution(solutions)
+    args = ["--solutions", str(solutions), "--notebooks", str(notebooks), "--readme", str(tmp_path / "x.md")]
+    assert main(args) == 0
+    copy = next(notebooks.glob("*.ipynb"))
+    notebook = nbformat.read(copy, as_version=4)
+    stub = next(c for c in notebook.cells if RAISES_TAG in c.metadata.get("tags", []))
+    stub.source = stub.source.replace("raise NotImplementedError", "answer = (4, 3, 32, 32)  # 我的答案\n#")
+    nbformat.write(notebook, copy)
+    answered = copy.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+    assert main([*args, "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "學生的工作副本" in out and "holds a student's work" in out and "--overwrite-student-work" in out
+    assert main(args) == 0
+    assert copy.read_text(encoding="utf-8") == answered, "kept without the flag"
+    assert "沒有覆蓋 (kept)" in capsys.readouterr().err
+
+    assert main([*args, "--overwrite-student-work"]) == 0
+    assert copy.with_name(copy.name + ".bak").read_text(encoding="utf-8") == answered
+    assert "我的答案" not in copy.read_text(encoding="utf-8")
+    assert main([*args, "--check"]) == 0
+
+
+def test_the_sites_download_is_generated_from_the_solution(tmp_path: Path, monkeypatch) -> None:
+    """The website's student download never comes from the working notebooks/ copy."""
+    from helpers import site
+
+    source = tmp_path / "site"
+    (source / "lessons").mkdir(parents=True)
+    lesson = Path(release.ROOT) / "solutions" / "02_convolution.ipynb"
+    monkeypatch.setattr(site, "ROOT", tmp_path)  # a working copy without any notebooks/
+    site._lesson(lesson, load_config(), source)
+    wanted = release.expected_files(Path(release.ROOT) / "solutions", load_config())[lesson.name]
+    assert (source / "downloads" / lesson.name).read_text(encoding="utf-8") == wanted
 
 
 def test_check_reports_a_stale_setup_cell_and_readme(tmp_path: Path) -> None:
