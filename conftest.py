@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from nbval.plugin import IPyNbCell
 
-from helpers.release import RAISES_TAG
+from helpers.contract import RAISES_TAG, has_tag
 
 _session_env = pytest.MonkeyPatch()
 _original_compare = IPyNbCell.compare_outputs
@@ -128,7 +128,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             twin = by_number.get(student.cell_num)
             if twin is not None and twin.cell.source == student.cell.source:
                 continue  # ran identically in the solution's passes
-            if RAISES_TAG not in student.cell.metadata.get("tags", []):
+            if not has_tag(student.cell, RAISES_TAG):
                 continue  # only a stub cell may differ; tests/test_release.py checks the sync itself
             extra.append(
                 StudentStubCell.from_parent(

@@ -1,1 +1,3 @@
-"""Speed and accuracy measurements (never part of the test run)."""
+"""Speed and accuracy measurements, and the records notebooks may read. Tests never import this
+package; ``tests/test_device_command.py`` runs its device command (``benchmarks/device/run.sh``)
+with a tiny budget."""

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.device import gpu_names
 from helpers.modes import GRADING_MODE, RunMode, get_mode
 
 #: Seconds per calibration step on the reference grader: this project's 2-core CPU (AMD EPYC,
@@ -100,17 +101,9 @@ def _workload(eager: bool = False) -> Any:
 
 
 def device_name() -> str:
-    """ "CPU", or the name of the first GPU TensorFlow (or Keras's backend) sees."""
-    try:
-        import tensorflow as tf  # noqa: PLC0415
-
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            details = tf.config.experimental.get_device_details(gpus[0])
-            return str(details.get("device_name") or "GPU")
-    except Exception:  # noqa: BLE001 - another backend, or no TensorFlow: treat as CPU
-        pass
-    return "CPU"
+    """ "CPU", or the name of the first GPU the Keras backend sees."""
+    names = gpu_names()
+    return names[0] if names else "CPU"
 
 
 def calibrate(min_seconds: float | None = None, min_steps: int = 5, warmup: int = 2) -> Calibration:

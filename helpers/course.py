@@ -14,8 +14,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
-BADGE_TAG = "colab-badge"
-SETUP_TAG = "setup"
 
 
 @dataclass(frozen=True)

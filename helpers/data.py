@@ -17,6 +17,10 @@ contains it, a folder that holds the official ``cifar-10-python.tar.gz``, or tha
 Every problem with the input raises :class:`CIFAR10Error` with a message in Traditional Chinese
 and English that says how to fix it.
 
+``python -m helpers.data SOURCE [--out DIR]`` prepares an offline copy: it checks ``SOURCE`` (the
+official archive or a folder), unpacks an archive into ``DIR/cifar-10-batches-py`` (default
+``~/.keras/datasets``, where Keras itself would look) and prints the ``CIFAR10_DIR`` line to set.
+
 Used in notebooks 01, 02, 03, 04, 05, 06, 07.
 """
 
@@ -26,6 +30,7 @@ import io
 import os
 import pickle
 import socket
+import sys
 import tarfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -137,9 +142,10 @@ def _load_local(path: Path, given_by: str) -> tuple[Split, Split]:
             f"找不到 CIFAR-10：{given_by} 指向的路徑不存在：{path}",
             f"CIFAR-10 not found: the path given by {_english(given_by)} does not exist: {path}",
             (
-                "解決方法：檢查路徑是否打錯，或先準備好資料夾（例如用 cifar10_offline.py 產生）。",
-                "Fix: check the path for typos, or create the folder first "
-                "(for example with cifar10_offline.py).",
+                "解決方法：檢查路徑是否打錯；或從官方的 cifar-10-python.tar.gz 準備一份："
+                "python -m helpers.data cifar-10-python.tar.gz",
+                "Fix: check the path for typos, or prepare a copy from the official archive: "
+                "python -m helpers.data cifar-10-python.tar.gz",
             ),
         )
     if path.is_file():
@@ -472,12 +478,10 @@ class CourseData:
         )
 
 
-def normalize(x: np.ndarray, method: str = "unit") -> np.ndarray:
-    """Turn uint8 pixels into float32: ``"unit"`` scales to [0, 1]; ``"standardize"`` also
-    subtracts the CIFAR-10 channel mean and divides by the channel standard deviation."""
-    mean, std = _normalization(method)
-    scaled = np.asarray(x, dtype=np.float32) / np.float32(255.0)
-    return scaled if method == "unit" else (scaled - mean) / std
+def normalize(x: np.ndarray) -> np.ndarray:
+    """Turn uint8 pixels into float32 in [0, 1]. (Models that standardise per channel do it
+    themselves, with a ``Normalization`` layer holding :data:`CIFAR10_MEAN` and :data:`CIFAR10_STD`.)"""
+    return np.asarray(x, dtype=np.float32) / np.float32(255.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -517,7 +521,6 @@ def make_dataset(
     training: bool = False,
     augment: bool | Augmentation = False,
     seed: int = 0,
-    normalization: str = "unit",
     one_hot: bool = False,
 ) -> tf.data.Dataset:
     """A tf.data pipeline of ``(float32 images, labels)`` batches: int32 class indices ``(B,)``, or
@@ -531,23 +534,19 @@ def make_dataset(
             (:func:`random_flip_crop`), or a function ``(images, seed) -> images`` applied to each
             normalised float batch with a fresh ``seed`` tensor (shape ``[2]``) every batch and epoch.
         seed: seed for shuffling and augmentation.
-        normalization: ``"unit"`` or ``"standardize"``, as in :func:`normalize`.
         one_hot: labels as one-hot float vectors (for a loss with label smoothing).
     """
     import tensorflow as tf  # noqa: PLC0415
 
-    mean, std = _normalization(normalization)
     labels = np.asarray(y).reshape(-1).astype(np.int32)
     ds = tf.data.Dataset.from_tensor_slices((x, labels))
     if training:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    mean_t = tf.constant(mean, tf.float32)
-    std_t = tf.constant(std, tf.float32)
 
     def to_float(images: tf.Tensor, batch_labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if one_hot:
             batch_labels = tf.one_hot(batch_labels, NUM_CLASSES)
-        return (tf.cast(images, tf.float32) / 255.0 - mean_t) / std_t, batch_labels
+        return tf.cast(images, tf.float32) / 255.0, batch_labels
 
     ds = ds.batch(batch_size).map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
     if augment:
@@ -589,7 +588,6 @@ def array_batches(
     training: bool = False,
     augment: bool = False,
     seed: int = 0,
-    normalization: str = "unit",
     one_hot: bool = False,
 ) -> Any:
     """The same batches as :func:`make_dataset`, as a ``keras.utils.PyDataset`` of NumPy arrays.
@@ -605,7 +603,6 @@ def array_batches(
             "自訂的資料增強函式只能用在 TensorFlow 的 tf.data 管線；其他後端請用 augment=True。\n"
             "A custom augmentation function needs the TensorFlow backend (tf.data); use augment=True."
         )
-    _normalization(normalization)  # an unknown method fails here, not at the first batch
     labels = np.asarray(y).reshape(-1).astype(np.int32)
 
     class ArrayBatches(keras.utils.PyDataset):
@@ -627,7 +624,7 @@ def array_batches(
             images = x[chosen]
             if augment:
                 images = numpy_flip_crop(images, np.random.default_rng([seed, self.epoch, index]))
-            floats = normalize(images, normalization)
+            floats = normalize(images)
             batch_labels = labels[chosen]
             if one_hot:
                 return floats, np.eye(NUM_CLASSES, dtype=np.float32)[batch_labels]
@@ -640,15 +637,6 @@ def array_batches(
     return ArrayBatches()
 
 
-def _normalization(method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel (mean, std) for ``"unit"`` (0 and 1) or ``"standardize"`` (CIFAR-10's)."""
-    if method == "unit":
-        return np.zeros(3, np.float32), np.ones(3, np.float32)
-    if method == "standardize":
-        return np.asarray(CIFAR10_MEAN, np.float32), np.asarray(CIFAR10_STD, np.float32)
-    raise ValueError(f"未知的正規化方法 / unknown normalisation method: {method!r}")
-
-
 def training_batches(x: np.ndarray, y: np.ndarray, batch_size: int = 32, **options: Any) -> Any:
     """The input pipeline for the running Keras backend: :func:`make_dataset` (tf.data) on
     TensorFlow, :func:`array_batches` (NumPy) on any other backend. Same options."""
@@ -657,3 +645,50 @@ def training_batches(x: np.ndarray, y: np.ndarray, batch_size: int = 32, **optio
     if keras.backend.backend() == "tensorflow":
         return make_dataset(x, y, batch_size, **options)
     return array_batches(x, y, batch_size, **options)
+
+
+def prepare(source: Path, out: Path) -> Path:
+    """Check ``source`` (the official ``cifar-10-python.tar.gz``, or a folder holding the batches)
+    and return a ``cifar-10-batches-py`` folder: an archive's batch files are unpacked into
+    ``out``; a folder is used where it is. Raises :class:`CIFAR10Error` on anything else."""
+    load_cifar10(path=source)  # every check, with its message
+    if source.is_dir():
+        folder = source / FOLDER_NAME if (source / FOLDER_NAME).is_dir() else source
+        if all((folder / name).is_file() for name in BATCH_FILES):
+            return folder.resolve()
+        source = source / ARCHIVE_NAME
+    target = out / FOLDER_NAME
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = {f"{FOLDER_NAME}/{name}": name for name in BATCH_FILES}
+    with tarfile.open(source, "r:*") as tar:
+        for member in tar:
+            name = wanted.get(member.name.removeprefix("./"))
+            extracted = tar.extractfile(member) if name is not None and member.isfile() else None
+            if name is not None and extracted is not None:
+                (target / name).write_bytes(extracted.read())
+    load_cifar10(path=target)
+    return target.resolve()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.data SOURCE [--out DIR]`` (see the module docstring)."""
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.data", description="Prepare an offline CIFAR-10 copy."
+    )
+    parser.add_argument("source", type=Path, help="cifar-10-python.tar.gz, or a folder holding the batches")
+    parser.add_argument("--out", type=Path, default=Path.home() / ".keras" / "datasets")
+    args = parser.parse_args(argv)
+    try:
+        folder = prepare(args.source.expanduser(), args.out.expanduser())
+    except CIFAR10Error as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"✅ CIFAR-10 準備好了 (ready)：{folder}")
+    print(f"設定 (set)：export {DATA_ENV_VAR}={folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,10 +4,9 @@ One owner for these facts: the setup cell (:mod:`helpers.runtime`), training
 (:mod:`helpers.training`) and the benchmarks all ask here. Used by every notebook through the
 setup cell and the run report at the end.
 
-TensorFlow is imported inside :func:`gpu_names` only: it takes seconds to import, and the grader's
-command line and the release command import helpers without ever needing it.
-
-Used in notebooks 07.
+Keras (and TensorFlow or JAX behind it) is imported inside the functions that ask the backend,
+never when this module is imported: it takes seconds, and the grader's command line and the
+release command import helpers without ever needing it.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.contract import BADGE_TAG, has_tag
 from helpers.course import COLAB_BADGE_IMAGE, ROOT, CourseConfig, load_config
 from helpers.release import render, student_notebook, sync_solution
 
@@ -128,7 +129,7 @@ def _lesson(path: Path, config: CourseConfig, source: Path) -> None:
     )
     header = nbformat.v4.new_markdown_cell(links)
     header.metadata["tags"] = ["course-badges"]
-    if notebook.cells and "colab-badge" in notebook.cells[0].get("metadata", {}).get("tags", []):
+    if notebook.cells and has_tag(notebook.cells[0], BADGE_TAG):
         notebook.cells[0] = header
     else:
         notebook.cells.insert(0, header)

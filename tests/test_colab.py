@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.course import ROOT, SETUP_TAG, load_config
+from helpers.contract import SETUP_TAG
+from helpers.course import ROOT, load_config
 
 
 def setup_cell(notebook: str) -> str:

@@ -290,11 +290,7 @@ def test_normalize() -> None:
     x = np.array([[[[0, 128, 255]]]], dtype=np.uint8)
     unit = normalize(x)
     assert unit.dtype == np.float32 and unit.min() == 0.0 and unit.max() == 1.0
-    standardized = normalize(x, "standardize")
-    expected = (np.array([0, 128, 255]) / 255 - data.CIFAR10_MEAN) / data.CIFAR10_STD
-    np.testing.assert_allclose(standardized[0, 0, 0], expected, rtol=1e-5)
-    with pytest.raises(ValueError):
-        normalize(x, "zscore")
+    np.testing.assert_allclose(unit[0, 0, 0], np.array([0, 128, 255]) / 255, rtol=1e-6)
 
 
 # ---------------------------------------------------------------- tf.data
@@ -401,8 +397,8 @@ def test_numpy_and_tf_augmentation_draw_from_the_same_distribution() -> None:
 def test_array_batches_match_the_tf_pipeline_without_augmentation() -> None:
     x = np.random.default_rng(2).integers(0, 256, size=(70, 32, 32, 3), dtype=np.uint8)
     y = np.arange(70) % 10
-    batches = data.array_batches(x, y, 32, normalization="standardize")
-    pipeline = list(data.make_dataset(x, y, 32, normalization="standardize"))
+    batches = data.array_batches(x, y, 32)
+    pipeline = list(data.make_dataset(x, y, 32))
     assert len(batches) == len(pipeline) == 3
     for (images, labels), (tf_images, tf_labels) in zip(
         [batches[i] for i in range(3)], pipeline, strict=True
@@ -446,3 +442,16 @@ def test_a_withheld_copy_holds_the_training_set_and_no_test_images_or_labels(tmp
     stored = pickle.loads((folder / "test_batch").read_bytes())
     assert set(stored) == {b"data", b"labels_withheld"}, "the file holds no labels at all"
     assert stored[b"data"].shape == (0, 3072), "and no test images either"
+
+
+def test_the_prepare_command_unpacks_the_archive_and_says_what_to_set(
+    fake_archive: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "datasets"
+    assert data.main([str(fake_archive), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    folder = out / "cifar-10-batches-py"
+    assert f"export CIFAR10_DIR={folder.resolve()}" in printed and "✅" in printed
+    assert_keras_like(load_cifar10(folder))
+    assert data.main([str(tmp_path / "missing.tar.gz")]) == 1
+    assert "python -m helpers.data" in capsys.readouterr().err, "the fix names the project's own command"

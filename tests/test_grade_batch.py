@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from helpers.contract import TRAIN_TAG
 from helpers.course import ROOT
 from helpers.data import local_copy
 from helpers.grade import STATUSES, Limits, find_submissions, load_rubric, sandbox_available
@@ -75,7 +76,7 @@ def write_notebook(path: Path, *sources: str, train_cell: str | None = None) -> 
     cells = [new_code_cell(s) for s in sources]
     if train_cell is not None:
         cell = new_code_cell(train_cell)
-        cell.metadata["tags"] = ["homework-train"]
+        cell.metadata["tags"] = [TRAIN_TAG]
         cells.insert(1, cell)
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

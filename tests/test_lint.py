@@ -44,9 +44,19 @@ def notebooks_using() -> dict[str, list[str]]:
 
 
 def test_each_helper_names_the_notebooks_that_use_it() -> None:
+    """Both ways: a module a notebook imports says which; a module that says so is imported by them."""
     import importlib
+    import re
 
-    for module, numbers in notebooks_using().items():
+    using = notebooks_using()
+    for module, numbers in using.items():
         doc = importlib.import_module(f"helpers.{module}").__doc__ or ""
         line = f"Used in notebooks {', '.join(numbers)}."
         assert line in " ".join(doc.split()), f"helpers/{module}.py: its docstring should say {line!r}"
+    for path in sorted((ROOT / "helpers").glob("*.py")):
+        said = re.search(r"Used in notebooks ([\d, ]+)\.", " ".join(path.read_text(encoding="utf-8").split()))
+        if said:
+            claimed = [n.strip() for n in said[1].split(",")]
+            assert using.get(path.stem) == claimed, (
+                f"helpers/{path.name} says notebooks {claimed}: none imports it"
+            )

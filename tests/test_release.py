@@ -11,9 +11,9 @@ import nbformat
 import pytest
 
 from helpers import release
-from helpers.course import BADGE_TAG, SETUP_TAG, CourseConfig, load_config, setup_source
+from helpers.contract import BADGE_TAG, BEGIN, RAISES_TAG, SETUP_TAG, has_tag, is_stub
+from helpers.course import CourseConfig, load_config, setup_source
 from helpers.release import (
-    RAISES_TAG,
     README_END,
     README_START,
     ReleaseError,
@@ -71,7 +71,7 @@ def test_every_exercise_names_what_to_define() -> None:
         for cell in nbformat.read(path, as_version=4).cells:
             lines = cell.source.split("\n")
             for k, line in enumerate(lines):
-                if line.strip() != release.BEGIN:
+                if line.strip() != BEGIN:
                     continue
                 todo = lines[k - 1].strip() if k else ""
                 assert todo.startswith(release.TODO_PREFIX + "定義 "), f"{path.name}: {todo!r}"
@@ -130,7 +130,7 @@ def test_student_notebook_strips_outputs_and_tags_exercises() -> None:
     assert "solutions/01_demo.ipynb" in badge.source and "python -m helpers.release" in badge.source
     assert student.metadata["course"]["generated_from"] == "solutions/01_demo.ipynb"
     assert setup.source == setup_source(CONFIG) and setup.outputs == [] and setup.execution_count is None
-    assert RAISES_TAG not in setup.metadata.get("tags", [])
+    assert not has_tag(setup, RAISES_TAG)
     assert exercise.metadata["tags"] == ["exercise", RAISES_TAG]
     assert exercise.outputs == [] and "BEGIN SOLUTION" not in exercise.source
     assert solution.cells[3].source == EXERCISE, "the solution itself is not modified"
@@ -204,7 +204,7 @@ def test_a_students_answers_are_never_overwritten_without_the_flag_and_a_backup(
     assert main(args) == 0
     copy = next(notebooks.glob("*.ipynb"))
     notebook = nbformat.read(copy, as_version=4)
-    stub = next(c for c in notebook.cells if RAISES_TAG in c.metadata.get("tags", []))
+    stub = next(c for c in notebook.cells if is_stub(c))
     stub.source = stub.source.replace("raise NotImplementedError", "answer = (4, 3, 32, 32)  # 我的答案\n#")
     nbformat.write(notebook, copy)
     answered = copy.read_text(encoding="utf-8")
@@ -339,13 +339,11 @@ def test_student_cells_do_not_need_what_only_a_solution_defines(name: str) -> No
     code = [cell for cell in student.cells if cell.cell_type == "code"]
     for cell in code:
         only_in_solutions -= _names(cell.source)[0]  # the student copy defines it elsewhere too
-    first_stub = next(
-        (i for i, c in enumerate(code) if release.RAISES_TAG in c.metadata.get("tags", [])), None
-    )
+    first_stub = next((i for i, c in enumerate(code) if is_stub(c)), None)
     if first_stub is None:
         return
     for index, cell in enumerate(code[first_stub + 1 :], start=first_stub + 1):
-        if release.RAISES_TAG in cell.metadata.get("tags", []):
+        if is_stub(cell):
             continue
         needed = _names(cell.source)[1] & only_in_solutions
         assert not needed, f"{name}: code cell {index} uses {sorted(needed)}, defined only in a solution"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import nbformat
 
+from helpers.contract import RAISES_TAG, TODO_DEFINE, without_tag
 from helpers.course import ROOT
 
 #: Answers for the example model (small_cnn widths 16/32/64): the ones a student computes.
@@ -30,7 +31,7 @@ def example_submission() -> nbformat.NotebookNode:
             if "raise NotImplementedError" not in line:
                 continue
             indent = line[: len(line) - len(line.lstrip())]
-            todo = lines[k - 1] if k and "# TODO：定義 " in lines[k - 1] else ""
+            todo = lines[k - 1] if k and TODO_DEFINE in lines[k - 1] else ""
             end = k - 1 if todo else k
             start = end
             while start > 0 and lines[start - 1].lstrip().startswith("#     "):
@@ -42,7 +43,5 @@ def example_submission() -> nbformat.NotebookNode:
                 raise ValueError(f"no example for the stub after {todo!r}")
             lines[k] = "\n".join(example)
         cell.source = "\n".join(lines)
-        tags = cell.metadata.get("tags", [])
-        if "raises-exception" in tags:  # a finished submission must run every cell
-            tags.remove("raises-exception")
+        without_tag(cell, RAISES_TAG)  # a finished submission must run every cell
     return notebook

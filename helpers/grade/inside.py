@@ -29,6 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets.config import Config
 
+from helpers.contract import graded_copy
 from helpers.course import ROOT
 from helpers.grade.sandbox import RESULT_FD
 
@@ -107,11 +108,7 @@ def execute_notebook(path: Path, timeout: float, output_cap: int) -> dict[str, A
                 self.interrupting = asyncio.ensure_future(self.km.interrupt_kernel())
             return None
 
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "raises-exception" in tags:
-            cell.metadata["tags"] = [t for t in tags if t != "raises-exception"]
+    nb = graded_copy(nbformat.read(path, as_version=4))
     sockets = tempfile.mkdtemp(prefix="k")  # short: a Unix socket's path has at most 107 bytes
     client = CappedClient(
         nb,

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from helpers.contract import TRAIN_TAG, has_tag
 from helpers.grade.files import UnsafeFileError, read_regular
 from helpers.homework import JUSTIFICATION_KEY, MAX_SUBMISSION_BYTES, OUTPUT_DIR
 
@@ -158,7 +159,6 @@ def write_handin(handin: Handin, scratch: Path) -> Path:
 
 #: The tag of the homework's training cell (kept in the student copy); the grader quotes that
 #: cell for the instructor to review the data augmentation.
-TRAIN_TAG = "homework-train"
 
 
 def read_notebook(handin: Handin) -> nbformat.NotebookNode:
@@ -207,6 +207,6 @@ def training_code(notebook: nbformat.NotebookNode) -> str:
     """The source of the training cell(s) of a submitted notebook: the cells tagged
     :data:`TRAIN_TAG`, or else every code cell that calls a ``train`` function or ``fit``."""
     cells = [c for c in notebook.cells if c.cell_type == "code"]
-    tagged = [c for c in cells if TRAIN_TAG in c.get("metadata", {}).get("tags", [])]
+    tagged = [c for c in cells if has_tag(c, TRAIN_TAG)]
     chosen = tagged or [c for c in cells if "train(" in c.source or ".fit(" in c.source]
     return "\n\n".join(c.source for c in chosen)
