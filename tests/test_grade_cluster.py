@@ -33,7 +33,7 @@ from tests.test_grade_batch import ANSWERS_ONLY, read_rows, shared_cache, write_
 
 pytestmark = pytest.mark.skipif(local_copy() is None, reason="needs a CIFAR-10 copy (set CIFAR10_DIR)")
 
-SLEEPER = ANSWERS_ONLY + "import time\ntime.sleep(2)\nsave_answers({'bn_order_reason': 'slept'})"
+SLEEPER = ANSWERS_ONLY + "import time\ntime.sleep(1)\nsave_answers({'bn_order_reason': 'slept'})"
 #: Finds the Dask worker process it runs under and kills it (what a crash of the machine does).
 KILLER = """\
 import os, signal
@@ -114,25 +114,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     )
     _wait_for(address_file.exists, 60, "the scheduler")
     address = json.loads(address_file.read_text())["address"]
-    workers = [
-        _dask(
-            "worker",
-            address,
-            "--nthreads",
-            "1",
-            "--no-dashboard",
-            "--name",
-            f"w{k}",
-            env=env,
-            log=root / f"worker{k}.log",
-        )
-        for k in range(2)
-    ]
+    workers = [worker(env, address, root, k) for k in range(2)]
     try:
         yield {"root": root, "address": address, "workers": workers, "env": env, "cache": cache}
     finally:
         for process in [*workers, scheduler]:
             _kill(process)
+
+
+def worker(env: dict[str, str], address: str, root: Path, k: int) -> subprocess.Popen:
+    """One ``dask worker`` process (with its nanny), one task at a time."""
+    arguments = ("worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{k}")
+    return _dask(*arguments, env=env, log=root / f"w{k}.log")
 
 
 def _client(cluster: dict, subs: Path, out: Path) -> subprocess.Popen:
@@ -190,6 +183,7 @@ def test_a_killed_client_resumes_without_grading_anything_twice(cluster: dict, p
     subs = cluster["root"] / "two"
     for k in range(4):
         write_notebook(subs / f"s{k}.ipynb", SLEEPER)
+    cluster["workers"].append(worker(cluster["env"], cluster["address"], cluster["root"], 2))  # for w0
     out = cluster["root"] / "two.csv"
     journal = journal_path(out)
     first = _client(cluster, subs, out)

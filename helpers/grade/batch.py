@@ -1,7 +1,8 @@
 """Grading a batch on Dask: the cluster, the journal that makes a run resumable, and the progress line.
 
 - **The engine** (:func:`open_client`): an embedded :class:`distributed.LocalCluster` with
-  ``--jobs`` single-threaded workers on this machine, or an existing cluster (``--scheduler
+  ``--jobs`` single-threaded workers on this machine (threads of the client's process: the work
+  of a task runs in sandboxed subprocesses), or an existing cluster (``--scheduler
   ADDRESS``: ``dask scheduler`` on one machine, ``dask worker ADDRESS`` on the others). One
   submission is one task (:func:`helpers.grade.worker.grade_task`); the hand-in travels as bytes.
   Scheduling, retries and lost workers are Dask's: a task whose worker dies runs again elsewhere,
@@ -129,15 +130,15 @@ def open_client(scheduler: str | None, jobs: int) -> Iterator[Any]:
     scratch = tempfile.mkdtemp(prefix="dask-grade-")  # the workers' own files, deleted at the end
     settings = {"distributed.scheduler.allowed-failures": 1, "temporary-directory": scratch}
     with dask.config.set(settings):
+        # Workers as threads of this process: each task's work runs in subprocesses of its own
+        # (the sandboxed kernel, the evaluator), so worker processes would only add start-up time.
         cluster = LocalCluster(
             local_directory=scratch,
             n_workers=max(1, jobs),
             threads_per_worker=1,
-            processes=True,
+            processes=False,
             dashboard_address=None,
-            memory_limit=0,  # the sandbox limits each run; the worker process itself stays small
             silence_logs=logging.ERROR,
-            death_timeout=30,  # workers leave on their own when this client is killed
         )
         try:
             with Client(cluster) as client:
