@@ -5,22 +5,17 @@ python -m benchmarks.summary
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
+
+from helpers.records import load_all
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def load(folder: Path = RESULTS, kind: str = "epochs") -> list[dict]:
-    """Every JSON result in ``folder`` with the key ``kind`` (``epochs``: a training run;
-    ``data_only``: a pipeline measurement)."""
-    found = []
-    for path in sorted(folder.glob("*.json")):
-        result = json.loads(path.read_text(encoding="utf-8"))
-        if kind in result:
-            found.append(result | {"file": path.name})
-    return found
+    """Every record in ``folder`` of the given kind (:func:`helpers.records.load_all`)."""
+    return load_all(folder, kind)
 
 
 def _hardware(r: dict) -> str:

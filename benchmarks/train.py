@@ -23,7 +23,6 @@ legacy optimizer, the one that still has ``decay``), ``categorical_crossentropy`
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Callable
@@ -32,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from helpers.device import hardware_record, software_versions
+from helpers.records import epoch_entry, write_record
 
 PROCESS_START = time.monotonic()
-THRESHOLDS = (0.75, 0.79, 0.80, 0.94)
 
 
 @dataclass(frozen=True)
@@ -205,13 +204,6 @@ def recipes() -> dict[str, Recipe]:
     }
 
 
-def time_to(epochs: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
-    for record in epochs:
-        if record["test_accuracy"] >= threshold:
-            return {"epoch": record["epoch"], "wall_s": record["wall_s"]}
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.train", description=__doc__.split("\n")[0])
     parser.add_argument("recipe", choices=sorted(recipes()))
@@ -290,20 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         def on_epoch_end(self, epoch, logs=None):
             now = time.monotonic()
             fit_s = self.fit_end - self.epoch_start
-            result["epochs"].append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": round(float(logs["loss"]), 5),
-                    "train_accuracy": round(float(logs["accuracy"]), 5),
-                    "test_loss": round(float(logs["val_loss"]), 5),
-                    "test_accuracy": round(float(logs["val_accuracy"]), 5),
-                    "epoch_fit_s": round(fit_s, 2),
-                    "epoch_total_s": round(now - self.epoch_start, 2),
-                    "images_per_s": round(len(x_train) / fit_s, 1),
-                    "wall_s": round(now - PROCESS_START, 2),
-                }
-            )
-            write(result, args.out)
+            total_s, wall_s = now - self.epoch_start, now - PROCESS_START
+            result["epochs"].append(epoch_entry(epoch + 1, logs, fit_s, total_s, len(x_train), wall_s))
+            write_record(result, args.out)
             if args.max_minutes is not None and now - PROCESS_START > 60 * args.max_minutes:
                 self.model.stop_training = True
 
@@ -312,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         from helpers.training import accuracy  # noqa: PLC0415
 
         result["flip_tta_test_accuracy"] = round(accuracy(model, x_test, y_test, flip_tta=True), 5)
-    write(result, args.out)
+    write_record(result, args.out)
     print(f"wrote {args.out}")
     return 0
 
@@ -321,29 +302,6 @@ def _tf_keras_version() -> str:
     import tf_keras  # noqa: PLC0415
 
     return tf_keras.__version__
-
-
-def write(result: dict[str, Any], out: Path) -> None:
-    epochs = result["epochs"]
-    speeds = sorted(e["images_per_s"] for e in epochs[1:] or epochs)  # epoch 1 includes tracing
-    steady = sorted(e["epoch_fit_s"] for e in epochs[1:])
-    result["summary"] = {
-        "epochs_done": len(epochs),
-        # the first epoch also traces (and on a GPU, XLA-compiles) the train step: its extra time
-        "compile_s_estimate": round(epochs[0]["epoch_fit_s"] - steady[len(steady) // 2], 2)
-        if steady
-        else None,
-        "train_s": round(sum(e["epoch_fit_s"] for e in epochs), 2),
-        "median_images_per_s": speeds[len(speeds) // 2] if speeds else None,
-        "final_test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
-        "best_test_accuracy": max((e["test_accuracy"] for e in epochs), default=None),
-        "wall_s": epochs[-1]["wall_s"] if epochs else None,
-        "time_to": {f"{int(t * 100)}%": time_to(epochs, t) for t in THRESHOLDS},
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Used in notebooks 02, 03, 05, 06, 07.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -469,34 +468,6 @@ def claim_report(runs: list[list[float]], claims: dict[int, float]) -> list[str]
 def _values_at(runs: list[list[float]], epoch: int) -> np.ndarray:
     """The value at ``epoch`` (1-based) of every run that reached it."""
     return np.array([run[epoch - 1] for run in runs if len(run) >= epoch], dtype=float)
-
-
-def read_records(directory: Path, pattern: str) -> list[dict[str, Any]]:
-    """The benchmark records (``python -m benchmarks.train`` JSON files) in ``directory`` whose
-    names match ``pattern``, sorted by name."""
-    paths = sorted(Path(directory).glob(pattern))
-    if not paths:
-        raise FileNotFoundError(f"找不到紀錄 (no benchmark record) {pattern} in {directory}")
-    return [json.loads(path.read_text(encoding="utf-8")) for path in paths]
-
-
-def record_curves(records: list[dict[str, Any]], key: str = "test_accuracy") -> list[list[float]]:
-    """One per-epoch curve per record, for :func:`claim_report` and :func:`helpers.plots.plot_curves`."""
-    return [[epoch[key] for epoch in record["epochs"]] for record in records]
-
-
-def describe_records(name: str, records: list[dict[str, Any]]) -> str:
-    """One line: how many runs, their seeds, epochs, minutes, machine and versions."""
-    low, high = (f"{f(r['epochs'][-1]['wall_s'] for r in records) / 60:.0f}" for f in (min, max))
-    epochs = "/".join(str(n) for n in sorted({len(record["epochs"]) for record in records}))
-    first = records[0]
-    names = {"tensorflow": "TensorFlow", "keras": "Keras", "tf_keras": "tf_keras"}
-    versions = "，".join(f"{names[k]} {v}" for k, v in first["versions"].items() if k in names)
-    return (
-        f"{name}：{len(records)} 次執行 (runs)，種子 (seeds) {', '.join(str(r['seed']) for r in records)}，"
-        f"{epochs} 個 epoch，每次 {low if low == high else f'{low}–{high}'} 分鐘 (minutes)，"
-        f"{first['hardware']['cpu']} {first['hardware']['cpu_count']} 核心 (cores)，{versions}"
-    )
 
 
 def reference_within_runs(reference: list[float], runs: list[list[float]], epochs: list[int]) -> list[str]:

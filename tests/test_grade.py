@@ -423,3 +423,26 @@ def test_the_journal_keeps_finished_rows_and_skips_a_torn_line(tmp_path: Path) -
     assert settings_key(config) != settings_key(
         TaskConfig(mode="smoke", budget_s=200, rubric=RUBRIC, sandbox=False)
     )
+
+
+def test_gpu_workers_take_full_mode_tasks_and_each_host_shares_its_cores() -> None:
+    from helpers.grade.batch import Progress, cluster_layout
+    from helpers.grade.scoring import Row
+
+    class FakeClient:
+        def scheduler_info(self):
+            return {
+                "workers": {
+                    "tcp://10.0.0.2:1": {"host": "10.0.0.2", "nthreads": 1, "resources": {}},
+                    "tcp://10.0.0.2:2": {"host": "10.0.0.2", "nthreads": 1, "resources": {}},
+                    "tcp://10.0.0.3:1": {"host": "10.0.0.3", "nthreads": 1, "resources": {"GPU": 1}},
+                }
+            }
+
+    slots, resources, where = cluster_layout(FakeClient(), "full")
+    assert slots == {"10.0.0.2": 2, "10.0.0.3": 1} and resources == {"GPU": 1.0}
+    assert "3 workers / 2 台機器" in where and "GPU 1" in where
+    assert cluster_layout(FakeClient(), "smoke")[1] is None, "smoke runs anywhere"
+    progress = Progress(total=4, already=1)
+    line = progress.line(Row("alice", status="timeout"))
+    assert "2/4" in line and "失敗 failures 1" in line and "ETA" in line

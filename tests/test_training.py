@@ -11,6 +11,7 @@ import pytest
 from helpers.data import CourseData
 from helpers.models import fast_cnn, keras_example_cnn, resnet9, small_cnn
 from helpers.modes import FULL, SMOKE
+from helpers.records import describe_records, read_records, record_curves
 from helpers.training import (
     FAST_RECIPE,
     GPU_RECIPE,
@@ -21,12 +22,9 @@ from helpers.training import (
     compile_model,
     curves,
     default_backup_dir,
-    describe_records,
     evaluate_test,
     evaluate_test_all,
     outputs_probabilities,
-    read_records,
-    record_curves,
     reference_within_runs,
     results_table,
     simulated_disconnect,
