@@ -6,7 +6,7 @@ instructor would on lab machines) and grades with ``--scheduler``. The notebooks
 its worker, as a crash would. Two phases:
 
 1. One batch: a worker is killed (SIGKILL, whole process group) as soon as the first row is in
-   the journal; a submission kills its own worker each time it runs; one notebook runs under the
+   the journal (the other goes on; a new one is started for phase 2, as after a machine's reboot); a submission kills its own worker each time it runs; one notebook runs under the
    time budget and one over it. Every row must be there, the killer ``worker_lost``.
 2. Another batch: the client is killed (SIGKILL) after two rows; the same command run again
    resumes: the journal holds each submission once and the finished ones are not run again.
@@ -183,7 +183,7 @@ def test_a_killed_client_resumes_without_grading_anything_twice(cluster: dict, p
     subs = cluster["root"] / "two"
     for k in range(4):
         write_notebook(subs / f"s{k}.ipynb", SLEEPER)
-    cluster["workers"].append(worker(cluster["env"], cluster["address"], cluster["root"], 2))  # for w0
+    cluster["workers"].append(worker(cluster["env"], cluster["address"], cluster["root"], 2))  # w0 back
     out = cluster["root"] / "two.csv"
     journal = journal_path(out)
     first = _client(cluster, subs, out)

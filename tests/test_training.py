@@ -40,14 +40,16 @@ def test_training_one_step_smoke(fake_data) -> None:
     assert curves({"a": [result]}, "val_accuracy")["a"] == [result.history["val_accuracy"]]
 
 
-def test_only_runs_of_a_few_steps_skip_tracing(fake_data) -> None:
-    from helpers.training import EAGER_MAX_STEPS
+def test_only_runs_of_a_few_steps_skip_tracing(fake_data, monkeypatch) -> None:
+    from helpers import training
 
+    assert training.EAGER_MAX_STEPS == 16
+    monkeypatch.setattr(training, "EAGER_MAX_STEPS", 2)  # the same rule at a smaller threshold
     model = small_cnn(widths=(8,), convs_per_stage=1)
-    train(model, fake_data(64, 32), epochs=EAGER_MAX_STEPS, batch_size=64)
-    assert model.run_eagerly, f"{EAGER_MAX_STEPS} steps: eagerly"
+    train(model, fake_data(64, 32), epochs=2, batch_size=64)
+    assert model.run_eagerly, "2 steps: eagerly"
     longer = small_cnn(widths=(8,), convs_per_stage=1)
-    train(longer, fake_data(64, 32), epochs=EAGER_MAX_STEPS + 1, batch_size=64)
+    train(longer, fake_data(64, 32), epochs=3, batch_size=64)
     assert not longer.run_eagerly, "one step more: traced, as every full-mode run is"
 
 
