@@ -6,8 +6,9 @@ instructor would on lab machines) and grades with ``--scheduler``. The notebooks
 its worker, as a crash would. Two phases:
 
 1. One batch: a worker is killed (SIGKILL, whole process group) as soon as the first row is in
-   the journal (the other goes on; a new one is started for phase 2, as after a machine's reboot); a submission kills its own worker each time it runs; one notebook runs under the
-   time budget and one over it. Every row must be there, the killer ``worker_lost``.
+   the journal (the other goes on; a new one is started for phase 2, as after a reboot); a
+   submission kills its own worker each time it runs; one notebook runs under the time budget
+   and one over it. Every row must be there, the killer ``worker_lost``.
 2. Another batch: the client is killed (SIGKILL) after two rows; the same command run again
    resumes: the journal holds each submission once and the finished ones are not run again.
 """
