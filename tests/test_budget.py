@@ -54,3 +54,12 @@ def test_calibration_measures_training_steps_here() -> None:
     measured = calibrate(min_seconds=0.2, min_steps=2, warmup=1)
     assert measured.device == "CPU" and 0.001 < measured.step_s < 30
     assert measured.to_reference(measured.step_s) == pytest.approx(REFERENCE_STEP_S)
+
+
+def test_the_readme_states_the_same_budget() -> None:
+    from helpers.course import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"最多 {FULL.budget_s:,.0f} **參考秒**" in readme, "the students' time rule"
+    assert f"完整模式的預算是 {FULL.budget_s:,.0f} 參考秒" in readme, "the instructors' section"
+    assert f"full mode {FULL.budget_s:,.0f}" in readme, "the English summary"
