@@ -60,6 +60,6 @@ def test_the_readme_states_the_same_budget() -> None:
     from helpers.course import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert f"最多 {FULL.budget_s:,.0f} **參考秒**" in readme, "the students' time rule"
+    assert f"最多用 {FULL.budget_s:,.0f} **參考秒**" in readme, "the students' time rule"
     assert f"完整模式的預算是 {FULL.budget_s:,.0f} 參考秒" in readme, "the instructors' section"
     assert f"full mode {FULL.budget_s:,.0f}" in readme, "the English summary"
