@@ -7,7 +7,8 @@
   submission is one task (:func:`helpers.grade.worker.grade_task`); the hand-in travels as bytes.
   Scheduling, retries and lost workers are Dask's: a task whose worker dies runs again elsewhere,
   and one that was on a worker that died twice ends in :class:`distributed.KilledWorker`
-  (``distributed.scheduler.allowed-failures``, set to 1 for the embedded cluster), which becomes
+  (``distributed.scheduler.allowed-failures``: 1 for the embedded cluster, whose workers are threads
+  of the client and so cannot die alone; set it on a ``dask scheduler``, see the README), which becomes
   the status ``worker_lost``. On a full-mode batch, a cluster with GPU workers (``dask worker …
   --resources GPU=1``) runs every task on them.
 - **Nothing lost** (:class:`Journal`): each finished row is appended to ``OUT.journal.jsonl`` at
@@ -182,7 +183,6 @@ def grade_batch(
     done = {} if regrade else journal.load()
     rows: list[Row | None] = [None] * len(submissions)
     pending: dict[Any, tuple[int, Handin, str]] = {}
-    resources: dict[str, float] | None = None
     slots, resources, where = cluster_layout(client, config.mode)
     config = dataclasses.replace(config, slots_by_host=slots)
     say(f"叢集 (cluster)：{where}")
