@@ -2,9 +2,11 @@
 
 One grader run (``python -m helpers.grade``, smoke mode, ``--jobs 2``) over a folder made here,
 shared by every test of this file. Cheap by design: only two submissions really train (the
-solution, and the student copy filled in as its comments suggest); every other one is a few
-cells that train nothing (one of them saves a small untrained model), and those that only test
-ids are not notebooks at all (graded without a kernel). The grader runs with a stand-in home
+solution, and the student copy filled in as its comments suggest), and only these two and the
+untouched student copy import TensorFlow in their kernel; every other one is a few cells that
+train nothing (the snooping one hands in a small untrained model that the test saved and the
+notebook carries as base64), and those that only test ids are not notebooks at all (graded
+without a kernel). The grader runs with a stand-in home
 folder and temporary folder, so the "instructor's secret" never touches the real ``$HOME``.
 Needs the CIFAR-10 copy (``CIFAR10_DIR``) and, for the hostile cases, bubblewrap and cgroups
 (they skip where the machine has none).
@@ -14,6 +16,7 @@ What each hostile submission tries, and what the grader must do, is in its test'
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -39,27 +42,38 @@ from helpers.grade.submissions import MAX_ID_CHARS
 from helpers.modes import SMOKE
 
 RUBRIC = load_rubric()
-#: Builds and saves a small untrained model in a few seconds.
-TINY = """\
-import keras
-from keras import layers
-from helpers.homework import save_submission
 
 
-def tiny(head="gap"):
-    # untrained, and its zero Dense makes every prediction class 0: exactly 10% on the smoke test set
-    top = layers.GlobalAveragePooling2D() if head == "gap" else layers.Flatten()
-    return keras.Sequential([
-        keras.Input(shape=(32, 32, 3)),
-        layers.Conv2D(8, 3, padding="same"),
-        layers.BatchNormalization(),
-        layers.ReLU(),
-        layers.MaxPooling2D(2),
-        top,
-        layers.Dense(10, kernel_initializer="zeros"),
-    ])
+def tiny_model_bytes(folder: Path) -> bytes:
+    """A small untrained model, saved here (not in a kernel: no submission needs TensorFlow to hand
+    it in). Its zero Dense makes every prediction class 0: exactly 10% on the smoke test set."""
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(32, 32, 3)),
+            layers.Conv2D(8, 3, padding="same"),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.MaxPooling2D(2),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10, kernel_initializer="zeros"),
+        ]
+    )
+    path = folder / "tiny.keras"
+    model.save(path)
+    return path.read_bytes()
+
+
+#: Hands in the model it carries (base64, ``MODEL``) as its own: data carried in the notebook.
+CARRIED = """\
+import base64, pathlib
+def save_carried_model():
+    pathlib.Path("homework_output").mkdir(exist_ok=True)
+    pathlib.Path("homework_output/model.keras").write_bytes(base64.b64decode(MODEL))
 """
-#: The right answers about tiny(): the feature maps entering GAP, and the head's parameters.
+#: The right answers about the tiny model: the feature maps entering GAP, and the head's parameters.
 RIGHT = {"gap_input_shape": [16, 16, 8], "head_params": 90, "head_params_at_64px": 90}
 REASON = {"bn_order_reason": "conv-bn-relu: BN 讓 ReLU 的輸入以 0 為中心"}
 #: Written as plain JSON (no Keras): for submissions that hand in answers but no model.
@@ -140,7 +154,8 @@ attempt("delete other submission", lambda: os.remove(paths["other"]))
 attempt("edit course", lambda: open(paths["course"] + "/README.md", "a").write("pwned"))
 wrong = {**RIGHT, "head_params": 80}  # one wrong answer, a random justification, a printed accuracy
 reason = "q7#Zp!x2Lw SNOOP " + json.dumps(found, ensure_ascii=False)
-save_submission(tiny(), {**wrong, "bn_order_reason": reason})
+save_carried_model()
+save_answers({**wrong, "bn_order_reason": reason})
 print("測試準確率 test accuracy: 99.5%")
 """
 
@@ -291,10 +306,10 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
         for key in ("instructor_file", "pwned", "other"):
             paths[key] = str(decoys / key)
         paths["course"] = str(decoys)
-    blob = f"WEIGHTS = {'QUJD' * 1500!r}  # data carried in the notebook\nmodel = tiny()\n"
-    blob += "model.set_weights(model.get_weights())"
+    carried = base64.b64encode(tiny_model_bytes(place["root"])).decode()
+    blob = f"MODEL = {carried!r}  # a model carried in the notebook\n" + CARRIED
     snoop = f"RIGHT = {RIGHT!r}\nPATHS = {paths!r}\n" + SNOOP
-    write_notebook(subs / "snoop.ipynb", TINY, blob, TAMPERS, snoop)
+    write_notebook(subs / "snoop.ipynb", ANSWERS_ONLY, blob, TAMPERS, snoop)
     write_notebook(
         subs / "rewrites.ipynb",
         f"SOLUTION = {str(ROOT / 'solutions' / '07_homework.ipynb')!r}",
@@ -444,7 +459,7 @@ def test_the_kernel_sees_nothing_but_what_the_run_needs(graded, place) -> None:
     assert row["status"] == "ok", row["error"]
     text = feedback(place, "snoop")
     assert "SNOOP" in text
-    assert "夾帶" in row["review"] and "set_weights" in text, "embedded data is listed for review"
+    assert "夾帶" in row["review"] and "b64decode" in text, "embedded data is listed for review"
     found = json.loads(text.split("SNOOP ", 1)[1].split("\n", 1)[0])
     assert found["test images"] == 0 and found["test labels"] is False
     assert found["given test batch"] == ["test_batch"]  # present, and empty
