@@ -10,7 +10,9 @@ A lesson exists as
    :func:`graded_copy` (no cell may be expected to raise any more); the training cell is the one
    tagged :data:`TRAIN_TAG`, quoted for review;
 4. its **site page**: the solution with its outputs, the badge cell (:data:`BADGE_TAG`) replaced by
-   badges and a download of the student copy generated from the solution (:mod:`helpers.site`).
+   badges and a download of the student copy generated from the solution, the test suite's
+   markers (:data:`TEST_MARKER_PREFIX` lines) removed, and each plot's cell tagged
+   :data:`FULL_WIDTH_TAG` with an alt text (:mod:`helpers.site`).
 
 Every module that reads or writes these forms (``release``, ``site``, the grader, the benchmarks,
 the test configuration) names the tags and markers through here and reads tags with :func:`tags`.
@@ -29,6 +31,10 @@ SETUP_TAG = "setup"
 RAISES_TAG = "raises-exception"
 #: Homework 07's training cell (its code is quoted for the instructor's review).
 TRAIN_TAG = "homework-train"
+#: The site theme's tag for a cell that may use the page's margin (the site puts it on plot cells).
+FULL_WIDTH_TAG = "full-width"
+#: nbval's marker comments (``# NBVAL_CHECK_OUTPUT``): for the test suite, not for readers.
+TEST_MARKER_PREFIX = "# NBVAL_"
 #: A solution region, and the line before it that names what a student defines.
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
