@@ -2,14 +2,14 @@
 
 One grader run (``python -m helpers.grade``, smoke mode, ``--jobs 2``) over a folder made here,
 shared by every test of this file. Cheap by design: only two submissions really train (the
-solution, and the student copy filled in as its comments suggest), and only these two and the
-untouched student copy import TensorFlow in their kernel; every other one is a few cells that
-train nothing (the snooping one hands in a small untrained model that the test saved and the
-notebook carries as base64), and those that only test ids are not notebooks at all (graded
-without a kernel). The grader runs with a stand-in home
-folder and temporary folder, so the "instructor's secret" never touches the real ``$HOME``.
-Needs the CIFAR-10 copy (``CIFAR10_DIR``) and, for the hostile cases, bubblewrap and cgroups
-(they skip where the machine has none).
+solution, and the student copy filled in as its comments suggest), and only these two import
+TensorFlow in their kernel (the untouched student copy is handed in as its exercise stubs
+alone); every other one is a few cells that train nothing (the snooping one hands in a small
+untrained model that the test saved and the notebook carries as base64), and those that only
+test ids are not notebooks at all (graded without a kernel). The grader runs with a stand-in
+home folder and temporary folder, so the "instructor's secret" never touches the real
+``$HOME``. Needs the CIFAR-10 copy (``CIFAR10_DIR``) and, for the hostile cases, bubblewrap and
+cgroups (they skip where the machine has none).
 
 What each hostile submission tries, and what the grader must do, is in its test's docstring.
 """
@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers.contract import TRAIN_TAG
+from helpers.contract import TRAIN_TAG, is_stub
 from helpers.course import ROOT
 from helpers.data import local_copy
 from helpers.grade import STATUSES, Limits, find_submissions, load_rubric, sandbox_available
@@ -289,7 +289,12 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
     subs.mkdir()
     shutil.copyfile(ROOT / "solutions" / "07_homework.ipynb", subs / "good.ipynb")
     nbformat.write(example_submission(), subs / "example.ipynb")
-    shutil.copyfile(ROOT / "notebooks" / "07_homework.ipynb", subs / "unfinished.ipynb")
+    # the student copy's own exercise stubs, handed in untouched, after the one import they need
+    # (without the cells that load data and train: the solution and the example run those)
+    student = nbformat.read(ROOT / "notebooks" / "07_homework.ipynb", as_version=4)
+    student.cells = [new_code_cell("import keras"), *(cell for cell in student.cells if is_stub(cell))]
+    assert len(student.cells) > 1, "the student copy has exercise stubs"
+    nbformat.write(student, subs / "unfinished.ipynb")
     paths = {
         "course": str(ROOT),
         "rubric": str(ROOT / "solutions" / "07_homework.rubric.json"),
@@ -420,7 +425,7 @@ def test_the_student_copy_filled_in_as_its_comments_suggest_runs_and_scores(grad
     assert "small_cnn" in row["review"] or "相似" in row["review"], "the unchanged starter is listed"
 
 
-def test_the_untouched_student_notebook_is_unfinished(graded) -> None:
+def test_the_untouched_student_exercises_are_unfinished(graded) -> None:
     row = graded["unfinished"]
     assert row["status"] == "unfinished" and "NotImplementedError" in row["error"]
     assert float(row["score"]) == 0

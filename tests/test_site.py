@@ -269,6 +269,16 @@ LABELS_JS = """() => {
       if (e.getAttribute(a)) out.push(e.getAttribute(a));
   return out.join('\\n');
 }"""
+#: Output boxes wider than their column, the most boxes one cell's output has (stdout and stderr:
+#: 2), and the search boxes a reader sees at once.
+OUTPUTS_JS = """() => ({
+  cut: [...document.querySelectorAll('div.cell_output pre')]
+    .filter(p => p.scrollWidth > p.clientWidth + 1).length,
+  most_boxes: Math.max(0, ...[...document.querySelectorAll('div.cell_output')].map(
+    o => o.querySelectorAll(':scope > div.output.stream').length)),
+  search_boxes: [...document.querySelectorAll('input[type=search]')]
+    .filter(e => e.offsetParent !== null).length,
+})"""
 #: Waits until MathJax has typeset every formula of the page (or there is none).
 MATH_DONE = """() => {
   const math = [...document.querySelectorAll('.math.notranslate')];
@@ -287,6 +297,10 @@ def read_as_a_reader(visit: Visit, path: str, viewport: dict[str, int]) -> int:
     text = visit.page.evaluate("document.body.innerText")
     for raw in ("\\[", "\\(", "$$", "\\text{"):
         assert raw not in text, f"{path}: raw LaTeX {raw!r} on the page"
+    outputs = visit.page.evaluate(OUTPUTS_JS)
+    assert outputs["cut"] == 0, f"{path}: {outputs['cut']} output boxes need sideways scrolling"
+    assert outputs["most_boxes"] <= 2, f"{path}: a cell's output split into {outputs['most_boxes']} boxes"
+    assert outputs["search_boxes"] <= 1, f"{path}: {outputs['search_boxes']} search boxes in view"
     labels = visit.page.evaluate(LABELS_JS)
     foreign = [label for label in FOREIGN_LABELS if label in labels]
     assert not foreign, f"{path}: theme labels not in Traditional Chinese: {foreign}"
