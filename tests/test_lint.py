@@ -60,3 +60,46 @@ def test_each_helper_names_the_notebooks_that_use_it() -> None:
             assert using.get(path.stem) == claimed, (
                 f"helpers/{path.name} says notebooks {claimed}: none imports it"
             )
+
+
+def import_graph() -> dict[str, set[str]]:
+    """helpers module → the helpers modules it imports at module level (imports inside functions,
+    made where only that function needs them, are not edges)."""
+    import ast
+
+    modules = {}
+    for path in (ROOT / "helpers").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers"):
+                edges.add(node.module)
+                edges.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+        graph[name] = {edge for edge in edges if edge in modules and edge != name}
+    return graph
+
+
+def test_the_helpers_import_no_circle() -> None:
+    """No module of helpers/ imports itself through others (the contract and records modules sit
+    below everything that uses them)."""
+    graph = import_graph()
+    assert {"helpers.contract", "helpers.records", "helpers.site", "helpers.grade.worker"} <= set(graph)
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            raise AssertionError("import circle: " + " → ".join([*path[path.index(name) :], name]))
+        if name in done:
+            return
+        for edge in sorted(graph[name]):
+            visit(edge, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert graph["helpers.contract"] == set(), "the contract imports nothing of the course"
