@@ -35,7 +35,9 @@ from helpers.course import ROOT
 
 RESULTS = ROOT / "benchmarks" / "results"
 #: README.md's student command: the set-up before ``python -m jupyter lab``.
-README_COMMAND = re.compile(r"```bash\n(python3 -m venv \.venv && [^\n]*requirements\.txt) && (python -m jupyter lab [^\n]*)\n```")
+README_COMMAND = re.compile(
+    r"```bash\n(python3 -m venv \.venv && [^\n]*requirements\.txt) && (python -m jupyter lab [^\n]*)\n```"
+)
 
 
 def student_command(readme: str) -> tuple[str, str]:
@@ -57,7 +59,8 @@ def _size_mb(folder: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.first_run", description=__doc__.split("\n")[0])
+    description = __doc__.split("\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.first_run", description=description)
     parser.add_argument("--python", default="/usr/bin/python3", help="the system's python3 (Debian's)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/first-run"))
     args = parser.parse_args(argv)

@@ -269,10 +269,11 @@ LABELS_JS = """() => {
       if (e.getAttribute(a)) out.push(e.getAttribute(a));
   return out.join('\\n');
 }"""
-#: Output boxes wider than their column, the most boxes one cell's output has (stdout and stderr:
-#: 2), and the search boxes a reader sees at once.
+#: Text output boxes wider than their column (printed lines and logs; a Keras model summary is a
+#: table drawn in characters and scrolls inside its own box, as code does), the most boxes one
+#: cell's output has (stdout and stderr: 2), and the search boxes a reader sees at once.
 OUTPUTS_JS = """() => ({
-  cut: [...document.querySelectorAll('div.cell_output pre')]
+  cut: [...document.querySelectorAll('div.cell_output div.output:not(.text_html) pre')]
     .filter(p => p.scrollWidth > p.clientWidth + 1).length,
   most_boxes: Math.max(0, ...[...document.querySelectorAll('div.cell_output')].map(
     o => o.querySelectorAll(':scope > div.output.stream').length)),
