@@ -201,7 +201,10 @@ def test_a_killed_client_resumes_without_grading_anything_twice(cluster: dict, p
     finally:
         _kill(first)
     kept = {entry["row"]["id"] for entry in _lines(journal)}
-    assert len(kept) >= 2 and len(read_rows(out)) == len(kept), "the CSV holds every journaled row"
+    in_csv = {row["id"] for row in read_rows(out)}
+    # the journal is written first, then the CSV: a kill between the two leaves the CSV one row
+    # short until the rerun (measured once: 2 journaled, 1 in the CSV), never a row the journal lacks
+    assert len(kept) >= 2 and in_csv <= kept and len(kept - in_csv) <= 1, (kept, in_csv)
     second = _client(cluster, subs, out)
     assert second.wait(timeout=600) == 0, out.with_suffix(".log").read_text()[-3000:]
     ids = [entry["row"]["id"] for entry in _lines(journal)]
