@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     record: dict[str, object] = {}
     try:
-        record = _open_in_browser(port, token, args.work)
+        record = _open_in_browser(port, token, args.work, lab)
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if record.get("glossary_opened") else 1
 
 
-def _open_in_browser(port: int, token: str, work: Path) -> dict[str, object]:
+def _open_in_browser(port: int, token: str, work: Path, lab: str) -> dict[str, object]:
     """Open JupyterLab, wait for lesson 01, click its glossary link, wait for the glossary."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - a maintainer's package
 
@@ -132,7 +132,9 @@ def _open_in_browser(port: int, token: str, work: Path) -> dict[str, object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/lab?token={token}")
+        # what the browser JupyterLab starts would open: the file named on the command line
+        lesson = lab.split()[-1]
+        page.goto(f"{base}/lab/tree/{lesson}?token={token}")
         page.get_by_text("01 資料形狀", exact=False).first.wait_for(timeout=120_000)
         lab_s = time.perf_counter() - start
         tab = page.locator(".lm-TabBar-tabLabel", has_text="01_data_shapes.ipynb").first.is_visible()
@@ -142,7 +144,9 @@ def _open_in_browser(port: int, token: str, work: Path) -> dict[str, object]:
         page.get_by_text("術語表（Glossary）").first.wait_for(timeout=60_000)
         page.screenshot(path=str(work / "glossary.png"))
         browser.close()
+    root = re.search(r"Serving notebooks from local directory: (\S+)", (work / "jupyter.log").read_text())
     return {
+        "server_root": Path(root.group(1)).name if root else None,
         "lab_ready_s": round(lab_s, 1),
         "lesson01_tab_open": bool(tab),
         "glossary_opened": True,
