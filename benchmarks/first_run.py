@@ -135,11 +135,12 @@ def _open_in_browser(port: int, token: str, work: Path, lab: str) -> dict[str, o
         # what the browser JupyterLab starts would open: the file named on the command line
         lesson = lab.split()[-1]
         page.goto(f"{base}/lab/tree/{lesson}?token={token}")
-        page.locator(".jp-Notebook .jp-RenderedMarkdown h1", has_text="01 資料形狀").first.wait_for(timeout=120_000)
+        title = page.locator(".jp-Notebook .jp-RenderedMarkdown h1", has_text="01 資料形狀").first
+        title.wait_for(timeout=120_000)
         lab_s = time.perf_counter() - start
         tab = page.locator(".lm-TabBar-tabLabel", has_text="01_data_shapes.ipynb").first.is_visible()
         page.screenshot(path=str(work / "lesson01.png"))
-        page.locator(".jp-RenderedMarkdown a[href$='GLOSSARY.md']").first.click()
+        page.get_by_role("link", name="術語表（glossary）").first.click()
         page.locator(".lm-TabBar-tabLabel", has_text="GLOSSARY.md").first.wait_for(timeout=60_000)
         page.locator(".jp-RenderedMarkdown h1", has_text="術語表（Glossary）").first.wait_for(timeout=60_000)
         page.screenshot(path=str(work / "glossary.png"))
