@@ -1,5 +1,6 @@
 """A student's first run, as README.md's 「開始使用」 says it, timed: fresh clone → venv → student
-install → JupyterLab with lesson 01 open → the glossary link opens the glossary.
+install → JupyterLab with lesson 01 open → the glossary link opens the glossary; then what the
+test command's set-up adds for a maintainer.
 
 It runs the README's student command word for word (the part before ``jupyter lab``) in a fresh
 clone of this repository, with Debian's ``python3`` and an environment holding only ``HOME``,
@@ -95,6 +96,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+    # then the maintainer's part: what the README's test command installs before it runs pytest
+    setup = "python -m pip install --quiet -r requirements-dev.txt"
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["bash", "-c", f". .venv/bin/activate && {setup}"], cwd=course, env=env, check=False
+    )
+    maintainer = {
+        "maintainer_command": setup,
+        "maintainer_install_s": round(time.perf_counter() - start, 1),
+        "maintainer_venv_mb": round(_size_mb(course / ".venv")),
+        "maintainer_install_ok": done.returncode == 0,
+    }
     record = {
         "what": "README.md's student set-up in a fresh clone, Debian's python3, a bare environment",
         "command": f"{install} && {lab}",
@@ -103,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "install_s": round(install_s, 1),
         "venv_mb": round(venv_mb),
         **record,
+        **maintainer,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in ("lesson01.png", "glossary.png"):
