@@ -352,13 +352,12 @@ def term_anchor(english: str) -> str:
 
 def _search_dictionary(root: Path = ROOT) -> str:
     """jieba user dictionary: every glossary term and its parts in parentheses, as common words."""
-    terms = set()
-    for line in (root / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and re.search(r"[\u4e00-\u9fff]", cells[0]):
-            terms.update(
-                t for t in re.split(r"[、，（）()\s]+", cells[0]) if re.search(r"[\u4e00-\u9fff]", t)
-            )
+    terms = {
+        part
+        for chinese, _ in glossary_terms(root)
+        for part in re.split(r"[、，（）()\s]+", chinese)
+        if re.search(r"[\u4e00-\u9fff]", part)
+    }
     return "".join(f"{term} 100000 n\n" for term in sorted(terms))
 
 
