@@ -109,10 +109,10 @@ TAUGHT_IN = {
     "資料增強": ("06_softmax_classifier", "07_homework"),
     "Dropout": ("06_softmax_classifier",),
     "批次大小": ("06_softmax_classifier",),
-    "學習率排程": ("07_homework",),
+    "學習率排程": ("06_softmax_classifier",),
     "標籤平滑": ("07_homework",),
     "混淆矩陣": ("06_softmax_classifier",),
-    "過擬合": ("06_softmax_classifier",),
+    "過擬合": ("05_flatten_vs_gap",),
     "步幅": ("02_convolution",),
 }
 #: MathJax 2 (the bundled one): MyST-NB marks notebook pages "don't process" (``tex2jax_ignore``)

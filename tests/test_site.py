@@ -67,6 +67,21 @@ def test_each_lesson_page_has_its_badges_and_download_link(built) -> None:
         assert target.read_bytes() == (ROOT / "notebooks" / f"{name}.ipynb").read_bytes(), "the student copy"
 
 
+def test_each_term_is_indexed_in_a_lesson_that_teaches_it() -> None:
+    """Every :data:`site.TAUGHT_IN` lesson explains the term in its text; every index entry is a
+    glossary term or one of those."""
+    import nbformat
+
+    for term, lessons in site.TAUGHT_IN.items():
+        for lesson in lessons:
+            notebook = nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4)
+            text = "".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+            assert term in text, f"{term} is not in {lesson}'s text"
+    glossary = {chinese for chinese, _ in site.glossary_terms()}
+    for lesson, terms in site.index_terms().items():
+        assert lesson in LESSONS and set(terms) <= glossary | set(site.TAUGHT_IN), (lesson, terms)
+
+
 def test_the_search_dictionary_holds_the_glossary_terms() -> None:
     words = {line.split()[0] for line in site._search_dictionary().splitlines()}
     assert {"卷積", "全域平均池化", "批次正規化", "驗證集", "激勵函數"} <= words
