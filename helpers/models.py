@@ -215,7 +215,8 @@ def fast_cnn(
     - one stage per width: 3×3 conv → 2×2 max pooling → BN → ReLU → 3×3 conv → BN → ReLU.
       Pooling right after the first convolution (not after the block) is the speed trick: max
       pooling commutes with ReLU and with BN's per-channel increasing affine map (when its scale
-      is positive), so BN and ReLU then run on 4× fewer pixels;
+      is positive and its statistics fixed, as at inference; in training the batch statistics
+      are taken over the pooled pixels), so BN and ReLU then run on 4× fewer pixels;
     - global average pooling and a Dense layer that outputs logits (float32).
 
     With the default widths (32, 64, 128): 296,002 parameters and about 20 M multiply-adds per

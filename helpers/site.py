@@ -266,11 +266,11 @@ def _headings(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 def glossary_terms(root: Path = ROOT) -> list[tuple[str, str]]:
-    """The glossary's (Chinese, English) pairs, in its order."""
+    """The glossary's (term, English) pairs, in its order (a term may be English: epoch, logits)."""
     pairs = []
     for line in (root / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and re.search(r"[\u4e00-\u9fff]", cells[0]) and cells[0] != "中文":
+        if len(cells) == 3 and cells[0] != "中文" and not set(cells[0]) <= {"-"}:
             pairs.append((cells[0], cells[1]))
     return pairs
 
@@ -341,12 +341,14 @@ def _glossary_anchors(text: str) -> str:
             return match.group(0)
         return f'| <span id="{term_anchor(english)}"></span>{chinese} | {english} |'
 
-    return re.sub(r"(?m)^\| ([^|]*[\u4e00-\u9fff][^|]*) \| ([^|]+) \|", anchor, text)
+    return re.sub(r"(?m)^\| ([^|-][^|]*) \| ([^|]+) \|", anchor, text)
 
 
 def term_anchor(english: str) -> str:
-    """The glossary anchor of a term, from its English name: ``term-global-average-pooling-gap``."""
-    ascii_name = unicodedata.normalize("NFKD", english).encode("ascii", "ignore").decode()
+    """The glossary anchor of a term, from its English name without what follows in parentheses:
+    ``term-global-average-pooling``."""
+    name = english.split(" (")[0]  # "epoch (one pass over …)" → "epoch"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return "term-" + "-".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))
 
 
