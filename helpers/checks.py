@@ -185,9 +185,39 @@ def check_param_count(answer: Any, layer: keras.Layer, input_shape: tuple[int, .
     if int(answer) == expected:
         return passed("參數量正確。 (Right parameter count.)")
     hint = "Conv2D：(K·K·C_in + 1)·C_out，其中 +1 是偏差（bias）；Dense：(輸入數 + 1)·輸出數。"
-    if getattr(layer, "use_bias", False) and int(answer) < expected:
-        hint = "別忘了每個輸出通道還有一個偏差（bias）。 " + hint
-    return failed("數字不對。 (Wrong count.)", hint)
+    mistake = _param_mistakes(layer, input_shape, expected).get(int(answer))
+    return failed("數字不對。 (Wrong count.)", f"{mistake} {hint}" if mistake else hint)
+
+
+def _param_mistakes(layer: keras.Layer, input_shape: tuple[int, ...], expected: int) -> dict[int, str]:
+    """The counts the usual mistakes give, each with a hint that names the mistake (never the
+    answer): the bias forgotten, another number of input channels (3 or 1, as for an image),
+    the count multiplied by the positions (no weight sharing)."""
+    bias = "別忘了每個輸出通道還有一個偏差（bias）。 (Each output channel also has a bias.)"
+    found: dict[int, str] = {}
+    units = getattr(layer, "filters", None) or getattr(layer, "units", None)
+    if getattr(layer, "use_bias", False) and units:
+        found[expected - units] = bias
+    kernel = getattr(layer, "kernel_size", None)
+    if kernel and units and len(input_shape) == 3:
+        k = int(np.prod(kernel))
+        c_in = input_shape[-1]
+        channels = (
+            "C_in 是這一層輸入的通道數（輸入形狀的最後一軸），不一定是影像的 3 或 1。"
+            " (C_in is the input's channels, its last axis: not always an image's 3 or 1.)"
+        )
+        for c in {1, 3} - {c_in}:
+            found.setdefault((k * c + 1) * units, channels)
+            found.setdefault(k * c * units, channels)
+        sharing = (
+            "同一組權重在每個位置重複使用（權重共享），參數量和高、寬無關：不要乘上 H·W。"
+            " (The same weights are used at every position: do not multiply by H·W.)"
+        )
+        positions = input_shape[0] * input_shape[1]
+        found.setdefault(expected * positions, sharing)
+        found.setdefault((expected - units) * positions, sharing)
+    found.pop(expected, None)
+    return found
 
 
 _LAYER_KINDS = {"conv": "Conv2D", "bn": "BatchNormalization", "relu": "ReLU"}

@@ -112,6 +112,19 @@ def test_param_count_check() -> None:
     assert "偏差" in missing_bias.message
     assert_rejected(check_param_count("896", layers.Conv2D(32, 3), (32, 32, 3)))
     assert check_param_count(864, layers.Conv2D(32, 3, use_bias=False), (32, 32, 3)).ok
+    # lesson 02's exercise: Conv2D(64, 3) on (16, 16, 32) has (9·32 + 1)·64 = 18,496; each hint
+    # names the mistake the answer shows, never the answer
+    layer, shape = layers.Conv2D(64, 3), (16, 16, 32)
+    assert check_param_count(18_496, layer, shape).ok
+    from_rgb = check_param_count(1_792, layer, shape)  # C_in = 3, as for an image
+    assert_rejected(from_rgb, secret=18_496)
+    assert "C_in" in from_rgb.message and "偏差（bias）。 (" not in from_rgb.message
+    per_position = check_param_count(4_734_976, layer, shape)  # × H·W: no weight sharing
+    assert_rejected(per_position, secret=18_496)
+    assert "權重共享" in per_position.message
+    other = check_param_count(100, layer, shape)  # too small, but not a missing bias
+    assert "別忘了" not in other.message and "權重共享" not in other.message
+    assert "別忘了" in check_param_count(18_432, layer, shape).message  # 9·32·64: the bias forgotten
 
 
 def test_block_order_check() -> None:
