@@ -64,6 +64,15 @@ def test_every_notebook_links_the_glossary() -> None:
         assert "](../GLOSSARY.md)" in text, path.name
 
 
+def test_every_notebook_says_how_to_answer_an_exercise() -> None:
+    """The student copy's stub raises NotImplementedError: each lesson says to replace that line."""
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        text = "\n".join(
+            c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"
+        )
+        assert "把 `raise NotImplementedError` 換成你的程式碼" in text, path.name
+
+
 def test_a_rejected_variant_is_caught(tmp_path: Path) -> None:
     rows = glossary_rows()
     sample = "ReLU 是最常見的激活函數。"
