@@ -49,6 +49,14 @@ def student_command(readme: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def maintainer_setup(readme: str) -> str:
+    """What README.md's test command installs before it runs pytest (its part before ``&&``)."""
+    match = re.search(r"<!-- test-command[^\n]*\n```bash\n([^\n]*?) && ", readme)
+    if match is None:
+        raise SystemExit("README.md 沒有測試指令 (the test command is not in README.md)")
+    return match.group(1)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
     # then the maintainer's part: what the README's test command installs before it runs pytest
-    setup = "python -m pip install --quiet -r requirements-dev.txt"
+    setup = maintainer_setup((course / "README.md").read_text(encoding="utf-8"))
     start = time.perf_counter()
     done = subprocess.run(
         ["bash", "-c", f". .venv/bin/activate && {setup}"], cwd=course, env=env, check=False

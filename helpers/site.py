@@ -46,7 +46,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.contract import BADGE_TAG, FULL_WIDTH_TAG, TEST_MARKER_PREFIX, has_tag
+from helpers.contract import BADGE_TAG, FULL_WIDTH_TAG, TEST_MARKER_PREFIX, has_tag, tags
 from helpers.course import COLAB_BADGE_IMAGE, ROOT, CourseConfig, load_config
 from helpers.release import render, student_notebook, sync_solution
 
@@ -255,14 +255,15 @@ def _lesson(
     nbformat.write(notebook, source / "lessons" / path.name)
 
 
+def _cell_headings(cell: nbformat.NotebookNode) -> list[str]:
+    """The headings of a markdown cell, without their ``#``."""
+    if cell.cell_type != "markdown":
+        return []
+    return [line.lstrip("#").strip() for line in cell.source.splitlines() if line.startswith("#")]
+
+
 def _headings(notebook: nbformat.NotebookNode) -> list[str]:
-    return [
-        line.lstrip("#").strip()
-        for cell in notebook.cells
-        if cell.cell_type == "markdown"
-        for line in cell.source.splitlines()
-        if line.startswith("#")
-    ]
+    return [heading for cell in notebook.cells for heading in _cell_headings(cell)]
 
 
 def glossary_terms(root: Path = ROOT) -> list[tuple[str, str]]:
@@ -302,34 +303,30 @@ def _for_readers(cell: nbformat.NotebookNode) -> None:
 def _plot_alt_texts(notebook: nbformat.NotebookNode) -> None:
     """Give each plot an alt text (圖：the section it is drawn in) and room: a plot's cell is
     full width (the theme's ``full-width`` tag), so plots shrink less on a laptop."""
-    heading = notebook.cells[0].source.lstrip("# ").splitlines()[0] if notebook.cells else ""
+    heading = ""
     for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            found = [line.lstrip("#").strip() for line in cell.source.splitlines() if line.startswith("#")]
-            heading = found[-1] if found else heading
-            continue
+        heading = (_cell_headings(cell) or [heading])[-1]
         plots = sum(1 for o in cell.get("outputs", []) if "image/png" in o.get("data", {}))
         if plots:
             # the theme's full-width cell: on a laptop the plot may use the margin too (≈1.36× wider)
-            cell.metadata["tags"] = [*cell.metadata.get("tags", []), FULL_WIDTH_TAG]
+            cell.metadata["tags"] = [*tags(cell), FULL_WIDTH_TAG]
             text = "圖：" + re.sub(r"[`*]", "", heading)
-            cell.metadata.setdefault("mystnb", {})["image"] = {"alt": text}
             if plots > 1:  # one alt per cell (MyST-NB's option): say there are several
-                cell.metadata["mystnb"]["image"]["alt"] = f"{text}（{plots} 張圖）"
+                text += f"（{plots} 張圖）"
+            cell.metadata.setdefault("mystnb", {})["image"] = {"alt": text}
 
 
 def _link_next_lesson(notebook: nbformat.NotebookNode, lessons: tuple[Path, ...]) -> None:
     """「下一課：07 …」 becomes a link to that lesson's page."""
     by_number = {p.stem[:2]: p.stem for p in lessons}
+
+    def link(match: re.Match[str]) -> str:
+        stem = by_number.get(match.group(2))
+        return match.group(0) if stem is None else f"**[{match.group(1)}]({stem}.ipynb)**"
+
     for cell in notebook.cells:
-        if cell.cell_type != "markdown":
-            continue
-
-        def link(match: re.Match[str]) -> str:
-            stem = by_number.get(match.group(2))
-            return match.group(0) if stem is None else f"[{match.group(1)}]({stem}.ipynb)"
-
-        cell.source = re.sub(r"\*\*(下一課：(\d\d)[^*]*)\*\*", lambda m: f"**{link(m)}**", cell.source)
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(r"\*\*(下一課：(\d\d)[^*]*)\*\*", link, cell.source)
 
 
 def _glossary_anchors(text: str) -> str:
