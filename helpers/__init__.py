@@ -18,3 +18,12 @@ For instructors and maintainers:
 Only Keras/TensorFlow are imported inside functions (about 3 s to import; the release command, the
 grader's command line and the NumPy-only lessons never need them); everything else at the top.
 """
+
+import sys
+
+# jsonschema (which nbformat imports to validate notebooks) imports ``rfc3987_syntax`` when it is
+# installed (JupyterLab's dependencies install it) to check the "iri" string format, and that
+# module builds a Lark grammar on import: 1.2 s of CPU in every process that reads a notebook. The
+# grader starts dozens of such processes per batch (one runner per submission), and no notebook
+# schema uses that format, so the course's processes skip it (jsonschema imports it optionally).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
