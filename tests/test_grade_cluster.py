@@ -48,10 +48,12 @@ while pid > 1:
             break
     pid = parent
 """
-#: Sleeps ``FACTOR`` times the budget, converted with the calibration its worker stored.
+#: Sleeps ``FACTOR`` times the budget, converted with the calibration its worker stored for the
+#: threads this task gets (1 while both workers run, 2 on the one left after the kill).
 OVER = """\
-import glob, json, time
-record = json.load(open(sorted(glob.glob(CACHE + "/calibration-*-1t.json"))[-1]))["calibration"]
+import glob, json, os, time
+threads = os.environ["TF_NUM_INTRAOP_THREADS"]
+record = json.load(open(glob.glob(f"{CACHE}/calibration-*-{threads}t.json")[0]))["calibration"]
 time.sleep(FACTOR * BUDGET * record["step_s"] / REFERENCE_STEP_S)
 """
 BUDGET = 6.0
