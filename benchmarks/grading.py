@@ -43,6 +43,7 @@ from typing import Any
 import nbformat
 
 from helpers.course import ROOT
+from helpers.data import data_source
 from helpers.device import hardware_record
 from helpers.grade.example import example_submission
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": args.mode,
         "notebook": args.notebook,
         "sandbox": "bubblewrap" if sandbox_available() else "none",
+        "data_source": data_source(),
         "hardware": hardware_record(),
         "python": platform.python_version(),
         "batches": [],

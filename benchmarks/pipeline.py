@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from helpers.data import load_cifar10, make_dataset  # noqa: PLC0415
+    from helpers.data import data_source, load_cifar10, make_dataset  # noqa: PLC0415
     from helpers.models import fast_cnn  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
 
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "batch_size": batch,
         "train_steps": steps,
+        "data_source": data_source(),
         "hardware": hardware_record(),
         "versions": {
             "tensorflow": tf.__version__,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from helpers.records import load_all
+from helpers.records import load_all, readme_with_measured
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -196,6 +196,9 @@ def main() -> int:
     (RESULTS / "SUMMARY.md").write_text(text, encoding="utf-8")
     plot(results, RESULTS / "summary.png")
     print(f"wrote {RESULTS / 'SUMMARY.md'} and summary.png ({len(results)} results)")
+    readme = RESULTS.parent.parent / "README.md"
+    readme.write_text(readme_with_measured(readme.read_text(encoding="utf-8"), RESULTS), encoding="utf-8")
+    print(f"wrote the measured results in {readme}")
     return 0
 
 

@@ -54,6 +54,7 @@ JPEG_COPY = "資料：離線的 CIFAR-10 副本，原圖以 JPEG（品質 75）�
 def recipes() -> dict[str, Recipe]:
     from helpers.models import (  # noqa: PLC0415
         augment_with_layers,
+        cifar_resnet,
         fast_cnn,
         improved_cnn,
         keras_example_augmentation,
@@ -192,6 +193,26 @@ def recipes() -> dict[str, Recipe]:
                 "2017 年的 Keras 2 在根號外面 (epsilon inside the root)",
             ),
         ),
+        **{
+            f"resnet20-{unit}": Recipe(
+                description=f"ResNet-20 (helpers.models.cifar_resnet, He et al.) with {label} residual "
+                "units, trained with the fast CPU recipe (helpers.training.FAST_RECIPE: SGD Nesterov, "
+                f"warmup + cosine to 0, peak {FAST_RECIPE.peak_learning_rate}, "
+                f"batch {FAST_RECIPE.batch_size}, label smoothing {FAST_RECIPE.label_smoothing}, "
+                "flip + 4-px pad-crop)",
+                build=lambda unit=unit: cifar_resnet(20, unit),
+                fit=fast,
+                batch_size=FAST_RECIPE.batch_size,
+                known_differences=(
+                    JPEG_COPY,
+                    "論文：164 個 epoch、batch 128、SGD 0.1（分段降低）、捷徑在縮小處補零 (option A)；"
+                    "這裡的預算短得多、捷徑用 1×1 卷積投影 (option B) "
+                    "(the paper trains 164 epochs with zero-padded shortcuts; here a short budget, "
+                    "1×1 projections)",
+                ),
+            )
+            for unit, label in (("original", "original (ResNet v1)"), ("preact", "full pre-activation (v2)"))
+        },
         "gpu-reference": Recipe(
             description="GPU reference: ResNet-9 (helpers.models.resnet9) + helpers.training.GPU_RECIPE "
             f"(SGD Nesterov, warmup + cosine, peak {GPU_RECIPE.peak_learning_rate}, "
@@ -226,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras  # noqa: PLC0415
 
-    from helpers.data import load_cifar10, stratified_subset  # noqa: PLC0415
+    from helpers.data import data_source, load_cifar10, stratified_subset  # noqa: PLC0415
     from helpers.device import device_policy  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
     from helpers.training import build  # noqa: PLC0415
@@ -252,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "test_images": len(x_test),
         "seed": args.seed,
         "dataset": os.environ.get("CIFAR10_DIR") or "keras download/cache",
+        "data_source": data_source(),
         "hardware": hardware_record(),
         "versions": {**software_versions(), **({"tf_keras": _tf_keras_version()} if recipe.keras2 else {})},
         "precision": device_policy().precision,

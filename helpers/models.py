@@ -104,6 +104,25 @@ def small_cnn(
     return keras.Sequential(stack, name=f"small_cnn_{order.replace('-', '_')}{suffix}")
 
 
+#: One letter per layer kind, for :func:`layer_letters`.
+LAYER_LETTERS = {
+    "Conv2D": "C",
+    "BatchNormalization": "B",
+    "ReLU": "R",
+    "MaxPooling2D": "P",
+    "GlobalAveragePooling2D": "G",
+    "Flatten": "F",
+    "Dense": "D",
+    "Add": "+",
+}
+
+
+def layer_letters(model: keras.Model) -> str:
+    """A model's layers in order, one letter each (:data:`LAYER_LETTERS`; ``?`` for any other
+    kind): ``small_cnn("conv-bn-relu")`` is ``C B R C B R P C B R …``."""
+    return " ".join(LAYER_LETTERS.get(type(layer).__name__, "?") for layer in model.layers)
+
+
 #: Heads of :func:`keras_example_cnn`: the original, GAP in place of the Flatten only, and GAP in
 #: place of the whole Flatten → Dense(512) → ReLU → Dropout part.
 HEADS = ("flatten", "gap-dense512", "gap")
@@ -293,6 +312,108 @@ def resnet9(
     x = layers.Dense(num_classes, use_bias=False, name="dense")(x)
     outputs = layers.Rescaling(0.125, name="logits", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="resnet9")
+
+
+#: The two residual units of He et al. 2016, "Identity Mappings in Deep Residual Networks".
+UNITS = ("original", "preact")
+
+
+def residual_unit(x, filters: int, unit: str, stride: int = 1, name: str = "unit"):
+    """One residual unit of :func:`cifar_resnet` (Functional API), as He et al. 2016 (Fig. 1 and 4)
+    draw them:
+
+    - ``original`` (ResNet v1): conv → BN → ReLU → conv → BN, added to the shortcut, **ReLU after
+      the addition**;
+    - ``preact`` (full pre-activation, ResNet v2): BN → ReLU → conv → BN → ReLU → conv, added to
+      the shortcut, **nothing after**: the shortcut path from unit to unit is a clean identity.
+
+    The shortcut is the identity, except in a unit that halves the size or changes the width
+    (``stride`` 2): there a 1×1 convolution with stride 2 projects it (the paper's option B; its
+    CIFAR nets pad with zeros, option A). In the pre-activation unit the projection reads the
+    pre-activated input, as in the paper's code. Convolutions that BN follows have no bias.
+    """
+    from keras import layers  # noqa: PLC0415
+
+    def conv(filters_: int, size: int, stride_: int, suffix: str):
+        return layers.Conv2D(
+            filters_, size, strides=stride_, padding="same", use_bias=False, name=f"{name}_{suffix}"
+        )
+
+    def bn(suffix: str):
+        return layers.BatchNormalization(momentum=0.9, name=f"{name}_{suffix}")
+
+    if unit not in UNITS:
+        raise ValueError(f"未知的殘差單元 / unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    project = stride != 1 or x.shape[-1] != filters
+    if unit == "original":
+        y = layers.ReLU(name=f"{name}_relu1")(bn("bn1")(conv(filters, 3, stride, "conv1")(x)))
+        y = bn("bn2")(conv(filters, 3, 1, "conv2")(y))
+        shortcut = bn("proj_bn")(conv(filters, 1, stride, "proj")(x)) if project else x
+        return layers.ReLU(name=f"{name}_relu_out")(layers.Add(name=f"{name}_add")([shortcut, y]))
+    pre = layers.ReLU(name=f"{name}_relu1")(bn("bn1")(x))
+    y = conv(filters, 3, stride, "conv1")(pre)
+    y = conv(filters, 3, 1, "conv2")(layers.ReLU(name=f"{name}_relu2")(bn("bn2")(y)))
+    shortcut = conv(filters, 1, stride, "proj")(pre) if project else x
+    return layers.Add(name=f"{name}_add")([shortcut, y])
+
+
+def unit_sequence(unit: str, filters: int = 16) -> list[str]:
+    """The layers of one :func:`residual_unit` (identity shortcut), in the order the data flows
+    through them, read off a built Keras model: e.g. ``["Conv2D", "BatchNormalization", "ReLU",
+    "Conv2D", "BatchNormalization", "Add", "ReLU"]`` for ``original``."""
+    import keras  # noqa: PLC0415
+
+    inputs = keras.Input(shape=(8, 8, filters))
+    model = keras.Model(inputs, residual_unit(inputs, filters, unit, name=unit))
+    return [type(layer).__name__ for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+#: CIFAR-10 test error (%) of He et al. 2016 ("Identity Mappings in Deep Residual Networks",
+#: Table 3 and Table 4: median of 5 runs), original unit vs full pre-activation unit, by depth.
+HE_2016_ERRORS = {"ResNet-110": (6.61, 6.37), "ResNet-164": (5.93, 5.46), "ResNet-1001": (7.61, 4.92)}
+
+
+def cifar_resnet(
+    depth: int = 20,
+    unit: str = "original",
+    widths: tuple[int, int, int] = (16, 32, 64),
+    input_shape: tuple[int, int, int] = IMAGE_SHAPE,
+    num_classes: int = NUM_CLASSES,
+) -> keras.Model:
+    """He et al.'s CIFAR ResNet (6n + 2 layers: ResNet-20 has n = 3) with ``original`` or
+    ``preact`` residual units (:func:`residual_unit`).
+
+    A 3×3 conv with 16 filters (BN + ReLU after it in the original net), three stages of n units
+    at 32×32, 16×16 and 8×8 with 16, 32 and 64 filters (the first unit of stages 2 and 3 halves
+    the size), then global average pooling and a Dense layer that outputs logits. The
+    pre-activation net adds one BN → ReLU before the pooling (its last unit ends in an addition).
+    Inputs in [0, 1], standardised inside the model as in :func:`fast_cnn`. ResNet-20: about
+    0.27 M parameters.
+    """
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    if (depth - 2) % 6 or depth < 8:
+        raise ValueError(f"深度要是 6n + 2 / depth must be 6n + 2 (8, 14, 20, 32, 56, 110…), got {depth}")
+    if unit not in UNITS:
+        raise ValueError(f"未知的殘差單元 / unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    n = (depth - 2) // 6
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Normalization(
+        mean=list(CIFAR10_MEAN), variance=[s**2 for s in CIFAR10_STD], name="standardize"
+    )(inputs)
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
+    if unit == "original":
+        x = layers.ReLU(name="stem_relu")(layers.BatchNormalization(momentum=0.9, name="stem_bn")(x))
+    for stage, filters in enumerate(widths, start=1):
+        for k in range(1, n + 1):
+            stride = 2 if stage > 1 and k == 1 else 1
+            x = residual_unit(x, filters, unit, stride, name=f"stage{stage}_unit{k}")
+    if unit == "preact":
+        x = layers.ReLU(name="final_relu")(layers.BatchNormalization(momentum=0.9, name="final_bn")(x))
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = layers.Dense(num_classes, name="logits", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=f"resnet{depth}_{unit}")
 
 
 def keras_example_optimizer(

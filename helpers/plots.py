@@ -237,3 +237,52 @@ def plot_confusion_matrix(matrix: np.ndarray, title: str | None = None):
     ax.set_title(title or "混淆矩陣 (confusion matrix)")
     fig.tight_layout()
     return fig
+
+
+#: How :func:`plot_residual_units` labels Keras layer classes.
+UNIT_LABELS = {"Conv2D": "3×3 卷積 conv", "BatchNormalization": "BN", "ReLU": "ReLU", "Add": "⊕ 相加 add"}
+
+
+def plot_residual_units(sequences: dict[str, list[str]], titles: dict[str, str] | None = None):
+    """Residual units side by side, drawn from their layer sequences (input at the bottom): the
+    residual branch as boxes up to the addition, the identity shortcut as an arrow beside it, and
+    whatever follows the addition above it (see :func:`helpers.models.unit_sequence`)."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: PLC0415
+
+    use_chinese_font()
+    fig, axes = plt.subplots(1, len(sequences), figsize=(3.4 * len(sequences), 5.6))
+    for ax, (name, layers) in zip(np.atleast_1d(axes), sequences.items(), strict=True):
+        labels = ["輸入 x (input)", *(UNIT_LABELS.get(layer, layer) for layer in layers), "輸出 (output)"]
+        add = 1 + layers.index("Add")
+        ys = np.arange(len(labels), dtype=float)
+        for k, (y, label) in enumerate(zip(ys, labels, strict=True)):
+            after = k > add and k < len(labels) - 1  # on the shortcut's path too: not an identity
+            color = "#fde0c5" if after else "#dbe9f6" if 0 < k < add else "#eeeeee"
+            ax.add_patch(
+                FancyBboxPatch((0.15, y - 0.3), 0.6, 0.6, boxstyle="round,pad=0.02", fc=color, ec="#555555")
+            )
+            ax.text(0.45, y, label, ha="center", va="center", fontsize=9)
+            if k:
+                ax.add_patch(
+                    FancyArrowPatch((0.45, y - 0.7), (0.45, y - 0.3), arrowstyle="->", mutation_scale=10)
+                )
+        # the identity shortcut: out of the input's right side, up beside the branch, into the addition
+        green = {"color": "#2a7f3f", "lw": 1.8}
+        ax.plot([0.75, 0.95, 0.95], [ys[0], ys[0], ys[add]], **green)
+        ax.add_patch(
+            FancyArrowPatch((0.95, ys[add]), (0.75, ys[add]), arrowstyle="->", mutation_scale=12, **green)
+        )
+        ax.text(
+            0.98,
+            (ys[0] + ys[add]) / 2,
+            "捷徑\nshortcut\n(identity)",
+            color=green["color"],
+            fontsize=8,
+            va="center",
+        )
+        ax.set_xlim(0, 1.2)
+        ax.set_ylim(-0.6, len(labels) - 0.4)
+        ax.axis("off")
+        ax.set_title((titles or {}).get(name, name), fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 
+from helpers.data import data_source
 from helpers.device import device_policy, gpu_names, hardware, software_versions
 from helpers.modes import RunMode, get_mode
 from helpers.plots import use_chinese_font
@@ -159,5 +160,6 @@ def run_report(mode: RunMode | None = None) -> str:
     return (
         f"本次執行 (this run)：{mode.name} 模式，{elapsed / 60:.1f} 分鐘 (minutes)\n"
         f"硬體 (hardware)：{hardware()}\n"
-        f"軟體 (software)：{versions}"
+        f"軟體 (software)：{versions}\n"
+        f"資料 (data)：{data_source()}"
     )

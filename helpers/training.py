@@ -12,7 +12,7 @@ Used in notebooks 02, 03, 05, 06, 07.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -362,18 +362,24 @@ def results_table(results: dict[str, list[TrainResult]]):
 
 def seed_verdicts(results: dict[str, list[TrainResult]]) -> list[str]:
     """For every pair of models (best mean first): the difference of their mean final validation
-    accuracy, and whether it exceeds the seed spread.
+    accuracy, and whether it exceeds the seed spread (:func:`range_verdicts`)."""
+    return range_verdicts({name: [r.final_accuracy for r in runs] for name, runs in results.items()})
+
+
+def range_verdicts(finals: dict[str, Sequence[float]]) -> list[str]:
+    """For every pair of names (best mean first): the difference of their mean final accuracy
+    over runs (seeds), and whether it exceeds the seed spread.
 
     The rule, with a handful of seeds: two models are told apart only when their ranges over seeds
-    (min–max of final validation accuracy) do not overlap; otherwise the difference is inside the
+    (min–max of the final accuracy) do not overlap; otherwise the difference is inside the
     spread and the line says they are indistinguishable here.
     """
-    finals = {name: np.array([r.final_accuracy for r in runs]) for name, runs in results.items()}
-    ranked = sorted(finals, key=lambda name: -finals[name].mean())
+    values = {name: np.asarray(runs, dtype=float) for name, runs in finals.items()}
+    ranked = sorted(values, key=lambda name: -values[name].mean())
     lines = []
     for i, better in enumerate(ranked):
         for worse in ranked[i + 1 :]:
-            a, b = finals[better], finals[worse]
+            a, b = values[better], values[worse]
             gap = (a.mean() - b.mean()) * 100
             if len(a) > 1 and len(b) > 1 and a.min() > b.max():
                 verdict = "範圍不重疊：在這裡分得出來 (ranges do not overlap: a real difference here)"

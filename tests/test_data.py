@@ -16,6 +16,7 @@ from helpers.data import (
     CLASS_NAMES,
     CLASS_NAMES_ZH,
     CIFAR10Error,
+    data_source,
     load_cifar10,
     make_dataset,
     normalize,
@@ -455,3 +456,17 @@ def test_the_prepare_command_unpacks_the_archive_and_says_what_to_set(
     assert_keras_like(load_cifar10(folder))
     assert data.main([str(tmp_path / "missing.tar.gz")]) == 1
     assert "python -m helpers.data" in capsys.readouterr().err, "the fix names the project's own command"
+
+
+def test_the_data_source_says_which_copy(fake_cifar: Path, tmp_path: Path, monkeypatch) -> None:
+    assert "官方" in data_source(fake_cifar) and "official" in data_source(fake_cifar)  # PNG names
+    batch = fake_batch(0) | {b"filenames": [b"frog_0001.jpg"] * PER_BATCH}
+    (fake_cifar / "data_batch_1").write_bytes(pickle.dumps(batch, protocol=4))
+    assert "JPEG" in data_source(fake_cifar) and str(fake_cifar) in data_source(fake_cifar)
+    (fake_cifar / "data_batch_1").write_bytes(b"not a pickle")
+    assert "unknown" in data_source(fake_cifar)
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    monkeypatch.setattr(data, "_keras_cache_folder", lambda: None)
+    assert "downloaded by Keras" in data_source()
+    monkeypatch.setenv("CIFAR10_DIR", str(fake_cifar.parent))  # the folder that holds it
+    assert "unknown" in data_source() and str(fake_cifar) in data_source()

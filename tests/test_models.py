@@ -11,7 +11,9 @@ from helpers.data import make_dataset
 from helpers.models import (
     KERAS_EXAMPLE_PARAMS,
     ORDERS,
+    UNITS,
     augment_with_layers,
+    cifar_resnet,
     conv_block,
     fast_cnn,
     improved_cnn,
@@ -21,6 +23,7 @@ from helpers.models import (
     parameter_table,
     resnet9,
     small_cnn,
+    unit_sequence,
 )
 
 
@@ -213,3 +216,34 @@ def test_hidden_fully_connected_layers_add_only_their_weights() -> None:
     two = small_cnn("conv-bn-relu", hidden_dense=(256, 256))
     assert two.count_params() - base.count_params() == (64 + 1) * 256 + (256 + 1) * 256 + (256 - 64) * 10
     assert [type(layer).__name__ for layer in two.layers][-5:] == ["Dense", "ReLU", "Dense", "ReLU", "Dense"]
+
+
+def test_residual_units_follow_the_papers_figure() -> None:
+    """He et al. 2016, Fig. 4(a) and (e): ReLU after the addition in the original unit, nothing
+    after it in the full pre-activation unit (a clean identity path)."""
+    assert unit_sequence("original") == [
+        "Conv2D", "BatchNormalization", "ReLU", "Conv2D", "BatchNormalization", "Add", "ReLU"
+    ]  # fmt: skip
+    assert unit_sequence("preact") == [
+        "BatchNormalization", "ReLU", "Conv2D", "BatchNormalization", "ReLU", "Conv2D", "Add"
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown unit"):
+        unit_sequence("post")
+
+
+@pytest.mark.parametrize(("unit", "params"), [("original", 274_042), ("preact", 273_658)])
+def test_resnet20_has_the_papers_size_and_identity_shortcuts(unit: str, params: int) -> None:
+    model = cifar_resnet(20, unit)
+    assert model.count_params() == params  # the paper: 0.27 M
+    assert model.output_shape == (None, 10)
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == 9, "3 stages × 3 units"
+    # an identity unit adds its own input, untouched: the shortcut holds no layer
+    unit_input = model.get_layer("stage1_unit2_conv1" if unit == "original" else "stage1_unit2_bn1").input
+    add_inputs = model.get_layer("stage1_unit2_add").input
+    assert any(tensor is unit_input for tensor in add_inputs)
+    assert ("final_bn" in [layer.name for layer in model.layers]) == (unit == "preact")
+    assert model.get_layer("stage3_unit1_add").output.shape[1:] == (8, 8, 64)
+    with pytest.raises(ValueError, match="6n"):
+        cifar_resnet(21, unit)
+    assert set(UNITS) == {"original", "preact"}

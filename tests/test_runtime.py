@@ -17,3 +17,4 @@ def test_run_report_names_mode_hardware_and_versions(monkeypatch: pytest.MonkeyP
     report = runtime.run_report()
     assert "smoke 模式" in report and "核心 (cores)" in report and "Keras" in report
     assert "nan" not in report
+    assert "資料 (data)：" in report, "the report says which copy of CIFAR-10 the outputs came from"
