@@ -9,6 +9,7 @@ Used in notebooks 01, 02, 03, 04, 05, 06.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,30 +55,30 @@ def _as_shape(value: Any) -> tuple[int, ...] | None:
     return tuple(int(v) for v in items)
 
 
-def check_nchw_shape(answer: Any, batch: np.ndarray) -> Feedback:
-    """Exercise: the NCHW (PyTorch) shape of an NHWC ``batch``."""
-    shape = _as_shape(answer)
-    if shape is None or len(shape) != 4:
+def check_keras_reading(answer: Any, batch_shape: tuple[int, int, int, int]) -> Feedback:
+    """Exercise: how Keras (``channels_last``) reads an NCHW batch of shape ``batch_shape`` handed to
+    it unchanged: ``answer`` is ``{"height": …, "width": …, "channels": …}`` as Keras sees them."""
+    if not isinstance(answer, dict) or set(answer) != {"height", "width", "channels"}:
         return failed(
-            "答案要是 4 個整數組成的 tuple。 (The answer must be a tuple of 4 integers.)",
-            "NCHW 代表 (批次 N, 通道 C, 高 H, 寬 W)，每一項都是一個整數。",
+            "答案要是一個 dict，鍵是 'height'、'width'、'channels'。 (A dict with those three keys.)",
+            '例如 {"height": …, "width": …, "channels": …}，每個值是一個整數。',
         )
-    n, h, w, c = batch.shape
-    if shape == (n, c, h, w):
-        return passed("通道 (C) 移到了批次之後。 (Channels now come right after the batch.)")
-    if shape == tuple(batch.shape):
-        return failed(
-            "這還是 NHWC 的順序。 (This is still the NHWC order.)",
-            "NCHW 把通道 C 從最後一個位置移到第二個位置。",
+    if not all(_is_int(value) for value in answer.values()):
+        return failed("每個值都要是整數。 (Integers, please.)", "形狀裡的每一個數字都是整數。")
+    _, c, h, w = batch_shape
+    given = {key: int(value) for key, value in answer.items()}
+    if given == {"height": batch_shape[1], "width": batch_shape[2], "channels": batch_shape[3]}:
+        return passed(
+            "Keras 只看軸的位置：最後一個軸就是通道。 (Keras goes by position: the last axis is channels.)"
         )
-    if sorted(shape) == sorted(batch.shape):
+    if given == {"height": h, "width": w, "channels": c}:
         return failed(
-            "數字都對，但順序不對。 (Right numbers, wrong order.)",
-            "依序寫出 N、C、H、W 各是 batch.shape 的第幾個數字。",
+            "這是這批圖真正的樣子，但 Keras 不知道。 (That is what the images really are.)",
+            "形狀本身沒有寫哪個軸是什麼；Keras（channels_last）依照位置解讀，把哪一個位置當成通道？",
         )
     return failed(
-        "數字和 batch 的大小對不上。 (The numbers do not match the batch.)",
-        "先印出 batch.shape，看看 N、H、W、C 各是多少。",
+        "和 Keras 的解讀不同。 (Not how Keras reads it.)",
+        "Keras 把形狀讀成 (N, H, W, C)：把這批的形狀一個位置一個位置對上去。",
     )
 
 
@@ -220,36 +221,35 @@ def _param_mistakes(layer: keras.Layer, input_shape: tuple[int, ...], expected: 
     return found
 
 
-_LAYER_KINDS = {"conv": "Conv2D", "bn": "BatchNormalization", "relu": "ReLU"}
+def check_bn_inference(prediction: Any, x: np.ndarray) -> Feedback:
+    """Exercise: predict what a newly made ``BatchNormalization()`` returns for ``x`` with
+    ``training=False``, before running it (checked against Keras, tolerance 0.01)."""
+    from keras import layers  # noqa: PLC0415
 
-
-def _kind(layer: Any) -> str:
-    name = type(layer).__name__
-    if name == "Activation" and getattr(layer, "activation", None) is not None:
-        return "ReLU" if layer.activation.__name__ == "relu" else name
-    return name
-
-
-def check_block_order(block: Any, order: str) -> Feedback:
-    """Exercise: a list of Keras layers forming one conv block in ``order`` (e.g. ``"bn-relu-conv"``)."""
-    expected = [_LAYER_KINDS[part] for part in order.split("-")]
+    expected = np.asarray(layers.BatchNormalization()(x, training=False))
     try:
-        kinds = [_kind(layer) for layer in block]
-    except TypeError:
+        array = np.asarray(prediction, dtype=np.float64)
+    except (TypeError, ValueError):
+        return failed("答案要是數字的陣列。 (An array of numbers.)", "和 x 一樣形狀的陣列或巢狀 list。")
+    if array.shape != expected.shape:
         return failed(
-            "答案要是一個 list，裡面放 Keras 層。 (A list of Keras layers.)", "例如 [layers.A(), layers.B()]"
+            f"形狀是 {array.shape}，應該和 x 一樣是 {x.shape}。 (Same shape as x.)",
+            "BN 對每個數字做同樣的仿射變換，輸出和輸入一樣形狀。",
         )
-    if kinds == expected:
-        return passed(f"層的順序是 {order}。 (The block follows {order}.)")
-    if len(kinds) != len(expected):
+    if np.allclose(array, expected, atol=1e-2):
+        return passed(
+            "剛建立的層：移動平均 0、移動變異數 1、γ = 1、β = 0，推論模式幾乎原封不動。"
+            " (A new layer at inference leaves x almost unchanged.)"
+        )
+    batch_normalized = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-3)
+    if np.allclose(array, batch_normalized, atol=1e-2):
         return failed(
-            f"這個區塊有 {len(kinds)} 層，應該有 {len(expected)} 層。 (Wrong number of layers.)",
-            "每個名稱（conv、bn、relu）對應一層。",
+            "這是訓練模式的結果（用這一批的平均與變異數）。 (That is training mode.)",
+            "training=False 用的是移動平均與移動變異數；剛建立的層，它們的初始值是多少？",
         )
-    position = next(i for i, (a, b) in enumerate(zip(kinds, expected, strict=True)) if a != b)
     return failed(
-        f"第 {position + 1} 層是 {kinds[position]}，順序不對。 (Layer {position + 1} is out of order.)",
-        f"照著 '{order}' 由左到右排：conv → Conv2D，bn → BatchNormalization，relu → ReLU。",
+        "和 Keras 算出來的不同。 (Not what Keras returns.)",
+        "推論時 y = γ · (x − 移動平均) / √(移動變異數 + ε) + β：想一想剛建立時這四個數各是多少。",
     )
 
 
@@ -429,14 +429,21 @@ def check_pooling_stack(
     )
 
 
-def _check_against_layer(fn: Any, layer: Any, shapes: tuple[tuple[int, ...], ...], what: str) -> Feedback:
+def _check_against_layer(
+    fn: Any, layer: Any, shapes: tuple[tuple[int, ...], ...], what: str, odd_hint: str | None = None
+) -> Feedback:
+    """``fn`` against a Keras layer on each of ``shapes``; ``odd_hint`` is the hint when only an odd
+    height or width goes wrong (the even shapes before it passed)."""
     rng = np.random.default_rng(0)
     for shape in shapes:
         x = rng.normal(size=shape).astype("float32")
         expected = np.asarray(layer(x))
+        odd = odd_hint if odd_hint and any(size % 2 for size in shape[1:3]) else None
         answer, error = _call(fn, x)
         if error:
-            return failed(f"輸入形狀 {shape} 時出錯了 (raised)：{error}", "用 NumPy 的切片與 .max／.mean。")
+            return failed(
+                f"輸入形狀 {shape} 時出錯了 (raised)：{error}", odd or "用 NumPy 的切片與 .max／.mean。"
+            )
         try:
             array = np.asarray(answer, dtype=np.float64)
         except (TypeError, ValueError):
@@ -444,14 +451,22 @@ def _check_against_layer(fn: Any, layer: Any, shapes: tuple[tuple[int, ...], ...
         if array.shape != expected.shape:
             return failed(
                 f"輸入 {shape} 時輸出形狀是 {array.shape}，應該是 {expected.shape}。 (Wrong shape.)",
-                f"{what}：想一想哪些軸會變、哪些軸不變。",
+                odd or f"{what}：想一想哪些軸會變、哪些軸不變。",
             )
         if not np.allclose(array, expected, atol=1e-5):
             return failed(
                 f"輸入 {shape} 時數值和 Keras 不同。 (Values differ from Keras.)",
-                f"{what}：檢查是對哪些軸計算。",
+                odd or f"{what}：檢查是對哪些軸計算。",
             )
     return passed(f"和 Keras 的 {type(layer).__name__} 結果相同。 (Matches Keras.)")
+
+
+#: The max-pool exercise's hint when even sizes pass and an odd height or width fails.
+ODD_POOL_HINT = (
+    "偶數的高與寬都對了，奇數的（例如 5×7）不對：Keras 的 2×2 池化在奇數大小時，"
+    "把最後多出來的一列或一行丟掉（輸出是 floor(H/2) × floor(W/2)），你的程式也要先這樣做。"
+    " (Even sizes pass; with an odd size Keras drops the last row or column.)"
+)
 
 
 def check_max_pool(fn: Any) -> Feedback:
@@ -460,17 +475,45 @@ def check_max_pool(fn: Any) -> Feedback:
     import keras  # noqa: PLC0415
 
     shapes = ((2, 4, 4, 3), (1, 6, 8, 2), (3, 5, 7, 4))
-    return _check_against_layer(fn, keras.layers.MaxPooling2D(2), shapes, "每個 2×2 的窗取最大值")
-
-
-def check_gap(fn: Any) -> Feedback:
-    """Exercise: ``fn(features)`` is global average pooling of an NHWC array, checked against Keras."""
-    import keras  # noqa: PLC0415
-
-    shapes = ((2, 4, 4, 3), (1, 6, 6, 64), (5, 1, 3, 2))
     return _check_against_layer(
-        fn, keras.layers.GlobalAveragePooling2D(), shapes, "每張特徵圖在高與寬上取平均"
+        fn, keras.layers.MaxPooling2D(2), shapes, "每個 2×2 的視窗取最大值", odd_hint=ODD_POOL_HINT
     )
+
+
+#: What a student writes when two runs cannot be told apart (:func:`check_seed_verdicts`).
+INDISTINGUISHABLE = "分不出來"
+
+
+def check_seed_verdicts(verdicts: Any, runs: dict[str, Sequence[float]], pairs: Sequence[str]) -> Feedback:
+    """Exercise: for each of ``pairs`` (``"A vs B"``) of ``runs`` (final validation accuracies over
+    seeds), the better one's name, or :data:`INDISTINGUISHABLE` when their ranges (min–max)
+    overlap: the course's rule (:func:`helpers.training.range_verdicts`)."""
+    if not isinstance(verdicts, dict):
+        return failed(
+            '答案要是一個 dict，例如 {"A vs B": …}。 (A dict, one entry per pair.)',
+            f"每個值是比較好的那一個的名字，或 {INDISTINGUISHABLE!r}。",
+        )
+    for pair in pairs:
+        if pair not in verdicts:
+            return failed(f"還沒回答 {pair!r}。 (Pair missing.)", "每一對都要回答，鍵照題目的寫法。")
+        first, second = (name.strip() for name in pair.split("vs"))
+        a, b = np.asarray(runs[first]), np.asarray(runs[second])
+        right = first if a.min() > b.max() else second if b.min() > a.max() else INDISTINGUISHABLE
+        verdict = verdicts[pair]
+        if verdict == right:
+            continue
+        if right == INDISTINGUISHABLE:
+            return failed(
+                f"{pair}：你選了 {verdict!r}。 (Not this one.)",
+                "平均比較高不代表分得出來：先寫下兩組的最低～最高，看看範圍有沒有重疊。",
+            )
+        if verdict == INDISTINGUISHABLE:
+            return failed(
+                f"{pair}：其實分得出來。 (They can be told apart.)",
+                "兩組的最低～最高範圍重疊嗎？不重疊時，就說得出誰比較好。",
+            )
+        return failed(f"{pair}：選錯了。 (Wrong choice.)", "範圍不重疊時，整個範圍比較高的那一組比較好。")
+    return passed("範圍重疊就說分不出來，不重疊才說誰比較好。 (Overlap: indistinguishable.)")
 
 
 def check_flatten_dense_params(answer: Any, input_shape: tuple[int, int, int]) -> Feedback:

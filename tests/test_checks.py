@@ -7,23 +7,24 @@ import pytest
 
 from helpers.checks import (
     CONV_CASES,
+    INDISTINGUISHABLE,
     Feedback,
-    check_block_order,
+    check_bn_inference,
     check_bn_params,
     check_conv_output_size,
     check_cross_entropy,
     check_flatten_dense_params,
-    check_gap,
     check_grayscale,
     check_head_params,
+    check_keras_reading,
     check_max_pool,
     check_model_params,
     check_moving_average_steps,
-    check_nchw_shape,
     check_one_hot,
     check_output_shape,
     check_param_count,
     check_pooling_stack,
+    check_seed_verdicts,
     check_softmax,
 )
 
@@ -36,31 +37,60 @@ def assert_rejected(result: Feedback, secret: object | None = None) -> None:
         assert str(secret) not in result.message, "the hint must not reveal the answer"
 
 
+TORCH_BATCH = (16, 3, 32, 24)  # NCHW: 16 images, 3 channels, 32 high, 24 wide
+
+
 def test_feedback_displays_its_message() -> None:
-    result = check_nchw_shape((7, 3, 32, 30), BATCH)
+    result = check_keras_reading({"height": 3, "width": 32, "channels": 24}, TORCH_BATCH)
     assert result.ok and bool(result) and repr(result).startswith("✅")
-
-
-@pytest.mark.parametrize("answer", [(7, 3, 32, 30), [7, 3, 32, 30], np.array([7, 3, 32, 30])])
-def test_nchw_accepts_right_answer(answer) -> None:
-    assert check_nchw_shape(answer, BATCH).ok
 
 
 @pytest.mark.parametrize(
     ("answer", "problem"),
     [
-        ((7, 32, 30, 3), "NHWC"),
-        ((7, 32, 3, 30), "順序"),
-        ((7, 3, 32, 32), "對不上"),
-        ((7, 3, 32), "4 個整數"),
-        ("7, 3, 32, 30", "4 個整數"),
-        (None, "4 個整數"),
+        (
+            {"height": 32, "width": 24, "channels": 3},
+            "真正的樣子",
+        ),  # what the images are, not Keras's reading
+        ({"height": 3, "width": 24, "channels": 32}, "解讀不同"),
+        ({"height": 3, "width": 32}, "dict"),
+        ((3, 32, 24), "dict"),
+        ({"height": "3", "width": 32, "channels": 24}, "整數"),
     ],
 )
-def test_nchw_rejects_wrong_answers(answer, problem: str) -> None:
-    result = check_nchw_shape(answer, BATCH)
-    assert_rejected(result, secret=(7, 3, 32, 30))
+def test_the_keras_reading_rejects_wrong_answers(answer, problem: str) -> None:
+    result = check_keras_reading(answer, TORCH_BATCH)
+    assert_rejected(result)
     assert problem in result.message
+    assert "24}" not in result.message and "'channels': 24" not in result.message
+
+
+def test_bn_inference_prediction() -> None:
+    x = np.array([[3.0, -1.0], [5.0, 1.0]])
+    assert check_bn_inference(x, x).ok, "a new layer at inference leaves x (almost) unchanged"
+    assert check_bn_inference(x.tolist(), x).ok
+    training = (x - x.mean(axis=0)) / x.std(axis=0)
+    result = check_bn_inference(training, x)
+    assert_rejected(result)
+    assert "訓練模式" in result.message
+    assert_rejected(check_bn_inference(np.zeros_like(x), x))
+    assert_rejected(check_bn_inference(x[0], x))
+    assert_rejected(check_bn_inference("x", x))
+
+
+def test_seed_verdicts_follow_the_range_rule() -> None:
+    runs = {"A": [0.712, 0.698, 0.705], "B": [0.701, 0.716, 0.694], "C": [0.671, 0.668, 0.680]}
+    pairs = ("A vs B", "A vs C")
+    assert check_seed_verdicts({"A vs B": INDISTINGUISHABLE, "A vs C": "A"}, runs, pairs).ok
+    higher_mean = check_seed_verdicts({"A vs B": "A", "A vs C": "A"}, runs, pairs)
+    assert_rejected(higher_mean)
+    assert "平均比較高不代表" in higher_mean.message
+    too_careful = check_seed_verdicts({"A vs B": INDISTINGUISHABLE, "A vs C": INDISTINGUISHABLE}, runs, pairs)
+    assert_rejected(too_careful)
+    assert "分得出來" in too_careful.message
+    assert_rejected(check_seed_verdicts({"A vs B": INDISTINGUISHABLE, "A vs C": "C"}, runs, pairs))
+    assert_rejected(check_seed_verdicts({"A vs B": INDISTINGUISHABLE}, runs, pairs))
+    assert_rejected(check_seed_verdicts(["A"], runs, pairs))
 
 
 def test_grayscale_accepts_common_conversions() -> None:
@@ -125,22 +155,6 @@ def test_param_count_check() -> None:
     other = check_param_count(100, layer, shape)  # too small, but not a missing bias
     assert "別忘了" not in other.message and "權重共享" not in other.message
     assert "別忘了" in check_param_count(18_432, layer, shape).message  # 9·32·64: the bias forgotten
-
-
-def test_block_order_check() -> None:
-    from keras import layers
-
-    right = [layers.BatchNormalization(), layers.ReLU(), layers.Conv2D(8, 3)]
-    assert check_block_order(right, "bn-relu-conv").ok
-    assert check_block_order([layers.BatchNormalization(), layers.Activation("relu"), layers.Conv2D(8, 3)],
-                             "bn-relu-conv").ok  # fmt: skip
-    wrong = check_block_order(
-        [layers.Conv2D(8, 3), layers.BatchNormalization(), layers.ReLU()], "bn-relu-conv"
-    )
-    assert_rejected(wrong)
-    assert "第 1 層" in wrong.message
-    assert_rejected(check_block_order(right[:2], "bn-relu-conv"))
-    assert_rejected(check_block_order(None, "bn-relu-conv"))
 
 
 def test_head_params_check() -> None:
@@ -209,7 +223,7 @@ def test_pooling_stack() -> None:
     assert_rejected(check_pooling_stack("nope", (32, 32, 3), (8, 8, 32)))
 
 
-def test_max_pool_and_gap_by_hand() -> None:
+def test_max_pool_by_hand() -> None:
     def pool(x):
         n, h, w, c = x.shape
         x = x[:, : h // 2 * 2, : w // 2 * 2]
@@ -217,9 +231,22 @@ def test_max_pool_and_gap_by_hand() -> None:
 
     assert check_max_pool(pool)
     assert_rejected(check_max_pool(lambda x: x[:, ::2, ::2]))  # keeps a corner, not the maximum
-    assert check_gap(lambda f: f.mean(axis=(1, 2)))
-    assert_rejected(check_gap(lambda f: f.mean(axis=(1, 2, 3))))
-    assert_rejected(check_gap(lambda f: f.mean(axis=(1, 2), keepdims=True)))
+
+    def even_only(x):  # right on even sizes; on odd ones the reshape raises
+        n, h, w, c = x.shape
+        return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+    def padded(x):  # right on even sizes; on odd ones it pads instead of dropping
+        n, h, w, c = x.shape
+        x = np.pad(x, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), constant_values=-np.inf)
+        return x.reshape(n, -(-h // 2), 2, -(-w // 2), 2, c).max(axis=(2, 4))
+
+    for wrong in (even_only, padded):
+        feedback = check_max_pool(wrong)
+        assert_rejected(feedback)
+        assert "奇數" in feedback.message and "丟掉" in feedback.message, feedback.message
+    feedback = check_max_pool(lambda x: x[:, ::2, ::2])
+    assert "奇數" not in feedback.message, "a wrong answer on even sizes gets the general hint"
 
 
 def test_flatten_dense_params_grow_with_the_image() -> None:
