@@ -6,6 +6,7 @@ cannot drift from the results when a notebook is re-run. Percentages that are no
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -69,3 +70,42 @@ def test_the_check_catches_a_drifted_number() -> None:
     ]
     assert unprinted_percentages(notebook, {}) == ["71%"]
     assert unprinted_percentages(notebook, {"71%": "a rule"}) == []
+
+
+def _cell_seconds(cell: nbformat.NotebookNode) -> float | None:
+    """How long a code cell ran when the solution was executed (nbclient's timing metadata)."""
+    timing = cell.metadata.get("execution") or {}
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not start or not end:
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def _full_run_minutes(notebook: nbformat.NotebookNode) -> float:
+    report = [cell for cell in notebook.cells if cell.cell_type == "code" and "run_report" in cell.source][-1]
+    text = "".join(output.get("text", "") for output in report.get("outputs", []))
+    match = re.search(r"full 模式，([\d.]+) 分鐘", text)
+    assert match, "the saved run record is a full-mode run"
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_the_stated_cpu_times_are_the_saved_runs(path: Path) -> None:
+    """The top of each notebook states its full-mode time on a 2-core CPU, and each cell of lessons
+    01–06 that ran 90 s or more says how long, both as the saved full run measured them (07's long
+    cell is the student's own training: its comment states the starter's time instead)."""
+    notebook = nbformat.read(path, as_version=4)
+    minutes = _full_run_minutes(notebook)
+    stated = "不到 1 分鐘" if minutes < 1 else f"約 {round(minutes)} 分鐘"
+    title = next(
+        c for c in notebook.cells if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")
+    )
+    assert "⏱" in title.source and f"{stated}（本頁最後的執行紀錄）" in title.source, (path.stem, stated)
+    if path.stem.startswith("07"):
+        return
+    for cell in notebook.cells:
+        seconds = _cell_seconds(cell) if cell.cell_type == "code" else None
+        if seconds is not None and seconds >= 90:
+            assert f"⏱ 完整模式：雙核心 CPU 約 {round(seconds / 60)} 分鐘" in cell.source, (
+                f"{path.stem}: a cell that ran {seconds / 60:.1f} minutes does not say so: {cell.source[:60]}"
+            )
