@@ -469,6 +469,35 @@ ODD_POOL_HINT = (
 )
 
 
+def check_receptive_field(answer: Any, stack: Sequence[Any]) -> Feedback:
+    """Exercise: the receptive field (in input pixels, one side) of one output pixel of the last
+    layer of ``stack`` (Keras layers), as :func:`helpers.conv.receptive_fields` computes it."""
+    from helpers.conv import receptive_fields  # noqa: PLC0415
+
+    rows = receptive_fields(stack)
+    right = rows[-1][1]
+    if not _is_int(answer):
+        return failed(
+            "答案要是一個整數（一邊幾個像素）。 (An integer: pixels on one side.)", "例如 7 代表 7×7。"
+        )
+    if int(answer) == right:
+        return passed(f"最後一層的每個輸出看見輸入的 {right}×{right}。 (Right.)")
+    without_jump = 1 + sum(
+        (getattr(layer, "kernel_size", None) or layer.pool_size)[0] - 1
+        for layer in stack
+        if getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+    )
+    if int(answer) == without_jump:
+        return failed(
+            "池化之後的層少算了。 (Layers after the pooling are undercounted.)",
+            "池化（步幅 2）之後，下一層相鄰的兩個輸出在原圖上隔 2 個像素：它多看的 (k − 1) 要乘上這個跳距。",
+        )
+    return failed(
+        "數字不對。 (Wrong size.)",
+        "從 1 個像素開始，逐層加上 (k − 1) × 目前的跳距；遇到步幅 s 的層，跳距乘以 s。",
+    )
+
+
 def check_max_pool(fn: Any) -> Feedback:
     """Exercise: ``fn(x)`` is 2×2 max pooling with stride 2 of an NHWC array (odd sizes drop the
     last row or column, like Keras), checked against ``keras.layers.MaxPooling2D(2)``."""

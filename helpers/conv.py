@@ -9,6 +9,8 @@ Used in notebooks 02, 03, 04.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -107,3 +109,24 @@ def batch_norm(
         mean = x.mean(axis=(0, 1, 2))
         var = x.var(axis=(0, 1, 2))
     return gamma * (x - mean) / np.sqrt(var + epsilon) + beta
+
+
+def receptive_fields(layers: Iterable[Any]) -> list[tuple[str, int, int]]:
+    """How much of the input one output pixel of each convolution or pooling layer sees: a list of
+    ``(layer name, receptive field, jump)``, in pixels of the input image.
+
+    Starting from one pixel (field 1, jump 1), a layer with kernel (or pool) size k and stride s
+    grows the field by ``(k − 1) × jump`` and multiplies the jump (the distance in input pixels
+    between neighbouring outputs) by s. Layers without a window (BN, ReLU, Dropout) change
+    neither; padding does not change them either. Takes a model's ``layers`` or any list of layers.
+    """
+    field, jump, rows = 1, 1, []
+    for layer in layers:
+        size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+        if size is None:
+            continue
+        stride = layer.strides[0]
+        field += (size[0] - 1) * jump
+        jump *= stride
+        rows.append((layer.name, field, jump))
+    return rows

@@ -248,10 +248,19 @@ def local_copy() -> Path | None:
 
 def data_source(folder: Path | None = None) -> str:
     """Which copy of CIFAR-10 :func:`load_cifar10` reads (``folder``, default :func:`local_copy`),
-    in one line for run reports and records: the official images (PNG file names in the batches),
-    a re-encoded JPEG copy (JPEG file names: the pixels differ a little from the official ones,
-    accuracies read a little lower, and the images are in another order), or Keras's download."""
-    folder = local_copy() if folder is None else folder
+    in one line for run reports and records, without the machine's path: the official images (PNG
+    file names in the batches), a re-encoded JPEG copy (JPEG file names: the pixels differ a little
+    from the official ones, accuracies read a little lower, and the images are in another order),
+    or Keras's download."""
+    if folder is None:
+        folder = local_copy()
+        where = (
+            "由 CIFAR10_DIR 指定 (given by CIFAR10_DIR)"
+            if os.environ.get(DATA_ENV_VAR)
+            else "Keras 的快取 (cache)"
+        )
+    else:
+        where = "本機資料夾 (a local folder)"
     if folder is None:
         return "Keras 下載的官方 CIFAR-10 (official CIFAR-10, downloaded by Keras)"
     batches = folder / FOLDER_NAME if (folder / FOLDER_NAME).is_dir() else folder
@@ -259,16 +268,16 @@ def data_source(folder: Path | None = None) -> str:
         with open(batches / BATCH_FILES[0], "rb") as f:
             first = _BatchUnpickler(f, encoding="bytes").load().get(b"filenames", [b""])[0]
     except Exception:  # noqa: BLE001 - a file that is missing or not a batch: say so, do not fail
-        return f"本機副本，格式無法辨認 (a local copy of unknown kind)：{batches}"
+        return f"本機副本，格式無法辨認 (a local copy of unknown kind)，{where}"
     name = first.decode(errors="replace").lower() if isinstance(first, bytes) else str(first).lower()
     if name.endswith((".jpg", ".jpeg")):
         return (
             "JPEG 重新壓縮的離線副本：像素和官方資料略有不同、順序也不同，準確率會低一點 "
-            f"(an offline copy re-encoded as JPEG: pixels and order differ from the official data)：{batches}"
+            f"(an offline copy re-encoded as JPEG: pixels and order differ from the official data)，{where}"
         )
     if name.endswith(".png"):
-        return f"官方 CIFAR-10 (official CIFAR-10)：{batches}"
-    return f"本機副本，格式無法辨認 (a local copy of unknown kind)：{batches}"
+        return f"官方 CIFAR-10 (official CIFAR-10)，{where}"
+    return f"本機副本，格式無法辨認 (a local copy of unknown kind)，{where}"
 
 
 def _keras_cache_folder() -> Path | None:

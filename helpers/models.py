@@ -7,7 +7,10 @@ convolution, batch normalisation and ReLU (notebook 03 compares them).
 Keras 3, with its optimizer (:func:`keras_example_optimizer`) and its data augmentation
 (:func:`keras_example_augmentation`).
 
-Used in notebooks 02, 03, 05, 06, 07.
+``cifar_resnet`` is He et al.'s CIFAR ResNet with the original or the full pre-activation
+residual unit (:func:`residual_unit`; notebook 03 compares them from benchmark records).
+
+Used in notebooks 02, 03, 04, 05, 06, 07.
 """
 
 from __future__ import annotations

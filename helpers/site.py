@@ -114,6 +114,7 @@ TAUGHT_IN = {
     "混淆矩陣": ("06_softmax_classifier",),
     "過擬合": ("05_flatten_vs_gap",),
     "步幅": ("02_convolution",),
+    "感受野": ("04_pooling",),
 }
 #: MathJax 2 (the bundled one): MyST-NB marks notebook pages "don't process" (``tex2jax_ignore``)
 #: and lists the classes to process in MathJax 3's syntax only; this says the same to MathJax 2,

@@ -24,6 +24,7 @@ from helpers.checks import (
     check_output_shape,
     check_param_count,
     check_pooling_stack,
+    check_receptive_field,
     check_seed_verdicts,
     check_softmax,
 )
@@ -276,3 +277,25 @@ def test_model_params() -> None:
     head = [layers.GlobalAveragePooling2D(), layers.Dense(256), layers.Dense(10)]
     assert check_model_params((128 + 1) * 256 + (256 + 1) * 10, head, (4, 4, 128))
     assert_rejected(check_model_params((128 + 1) * 256, head, (4, 4, 128)), secret=35_594)
+
+
+def test_receptive_field_exercise() -> None:
+    from keras import layers
+
+    stack = [layers.Conv2D(16, 5), layers.MaxPooling2D(2), layers.Conv2D(32, 3), layers.Conv2D(32, 3)]
+    assert check_receptive_field(14, stack).ok  # 5 → 6 (jump 2) → 10 → 14
+    forgot_jump = check_receptive_field(10, stack)  # 5 + 1 + 2 + 2: the jump after pooling ignored
+    assert_rejected(forgot_jump, secret=14)
+    assert "跳距" in forgot_jump.message and "池化" in forgot_jump.message
+    assert_rejected(check_receptive_field(13, stack), secret=14)
+    assert_rejected(check_receptive_field("14", stack))
+
+
+def test_receptive_fields_grow_with_kernels_and_jumps() -> None:
+    from helpers.conv import receptive_fields
+    from helpers.models import keras_example_cnn, small_cnn
+
+    keras_example = receptive_fields(keras_example_cnn().layers)
+    assert [field for _, field, _ in keras_example] == [3, 5, 6, 10, 14, 16]
+    assert keras_example[-1] == ("pool2", 16, 4), "each of the last 6×6 features sees 16×16 pixels"
+    assert receptive_fields(small_cnn().layers)[-1][1] == 32, "small_cnn's last conv sees the whole image"

@@ -462,11 +462,11 @@ def test_the_data_source_says_which_copy(fake_cifar: Path, tmp_path: Path, monke
     assert "官方" in data_source(fake_cifar) and "official" in data_source(fake_cifar)  # PNG names
     batch = fake_batch(0) | {b"filenames": [b"frog_0001.jpg"] * PER_BATCH}
     (fake_cifar / "data_batch_1").write_bytes(pickle.dumps(batch, protocol=4))
-    assert "JPEG" in data_source(fake_cifar) and str(fake_cifar) in data_source(fake_cifar)
+    assert "JPEG" in data_source(fake_cifar) and str(fake_cifar) not in data_source(fake_cifar), "no path"
     (fake_cifar / "data_batch_1").write_bytes(b"not a pickle")
     assert "unknown" in data_source(fake_cifar)
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
     monkeypatch.setattr(data, "_keras_cache_folder", lambda: None)
     assert "downloaded by Keras" in data_source()
     monkeypatch.setenv("CIFAR10_DIR", str(fake_cifar.parent))  # the folder that holds it
-    assert "unknown" in data_source() and str(fake_cifar) in data_source()
+    assert "unknown" in data_source() and "CIFAR10_DIR" in data_source()
