@@ -219,3 +219,22 @@ def test_seed_verdicts_tell_apart_only_non_overlapping_ranges() -> None:
     assert lines[0].startswith("high − near") and "+9.2" in lines[0] and "分得出來" in lines[0]
     assert lines[2].startswith("near − low") and "分不出來" in lines[2]
     assert "無法判斷" in seed_verdicts({"a": runs(0.6), "b": runs(0.5)})[0]
+    assert "± " in lines[0] and "p = 0.10" in lines[0] and "10%" in lines[0], (
+        "uncertainty and the rule's chance"
+    )
+
+
+def test_the_range_rule_is_wrong_about_one_time_in_ten_with_three_seeds() -> None:
+    """Simulated equal models (the same mean, seed noise only): 3 runs against 3 have ranges that
+    do not overlap in about 10% of the trials, as non_overlap_false_positive_rate says; 5 against 5
+    in under 1%. With 3 against 3 the exact permutation test cannot go below p = 0.1."""
+    from helpers.training import non_overlap_false_positive_rate, permutation_p_value
+
+    rng = np.random.default_rng(0)
+    for n, expected in ((3, 0.1), (5, 2 / 252)):
+        a, b = rng.normal(0.7, 0.01, size=(2, 20_000, n))
+        rate = np.mean((a.min(axis=1) > b.max(axis=1)) | (b.min(axis=1) > a.max(axis=1)))
+        assert non_overlap_false_positive_rate(n, n) == pytest.approx(expected)
+        assert abs(rate - expected) < 0.01, (n, rate)
+    assert permutation_p_value([0.60, 0.61, 0.62], [0.50, 0.51, 0.52]) == pytest.approx(0.1)
+    assert permutation_p_value([0.60, 0.52, 0.61], [0.50, 0.62, 0.51]) > 0.5
