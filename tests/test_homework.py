@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import keras
+import nbformat
 import numpy as np
 import pytest
 from keras import layers
 
-from helpers.grade import load_rubric
+from helpers.course import ROOT
+from helpers.grade import Row, feedback_text, load_rubric
 from helpers.homework import (
     ANSWERS_PATH,
     MODEL_PATH,
@@ -55,6 +58,25 @@ def test_rubric_has_every_question_and_reviewed_items() -> None:
     assert {f"q_{q}" for q in QUESTIONS} <= set(RUBRIC.points)
     assert set(RUBRIC.reviewed) == {"justification", "augmentation"}
     assert RUBRIC.total == 100 and RUBRIC.automatic_total == 85
+
+
+def test_every_reviewed_item_has_descriptors_the_student_sees(tmp_path: Path) -> None:
+    """Each reviewed item says what earns full, partial and no points; the homework notebook shows
+    the same descriptors word for word, and the grader's feedback prints them."""
+    assert set(RUBRIC.descriptors) == set(RUBRIC.reviewed)
+    notebook = nbformat.read(ROOT / "solutions" / "07_homework.ipynb", as_version=4)
+    shown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    for name, levels in RUBRIC.descriptors.items():
+        assert max(map(float, levels)) == RUBRIC.reviewed[name] and min(map(float, levels)) == 0, name
+        for points, text in levels.items():
+            assert f"| {points} | {text} |" in shown, (name, points)
+    feedback = feedback_text(Row("s"), RUBRIC, "full")
+    assert "審閱的標準" in feedback and "0 分：沒有資料增強" in feedback
+    table = json.loads((ROOT / "solutions" / "07_homework.rubric.json").read_text(encoding="utf-8"))
+    table["descriptors"]["augmentation"] = {"4": "top below the item's 5 points", "0": "none"}
+    (tmp_path / "r.json").write_text(json.dumps(table), encoding="utf-8")
+    with pytest.raises(ValueError, match="augmentation"):
+        load_rubric(tmp_path / "r.json")
 
 
 def own_model() -> keras.Model:

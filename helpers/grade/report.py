@@ -51,6 +51,11 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
         lines.append(f"| {name} | {row.items.get(name, 0):g} / {rubric.points[name]:g} | {_cell(note)} |")
     for name, most in rubric.reviewed.items():
         lines.append(f"| {name} | 待審閱 (to review) / {most:g} | {REVIEW_WHAT.get(name, name)} |")
+    if rubric.descriptors:
+        lines += ["", "## 審閱的標準 (how the reviewed items are scored)", ""]
+        for name, levels in rubric.descriptors.items():
+            lines.append(f"- **{REVIEW_WHAT.get(name, name)}**")
+            lines += [f"  - {points} 分：{_inline(text)}" for points, text in levels.items()]
     if row.review:
         lines += ["", "## 講師審閱 (for the instructor to review)"]
         for name, text in row.review.items():

@@ -69,6 +69,8 @@ class Rubric:
 
     points: dict[str, float]
     reviewed: dict[str, float] = field(default_factory=dict)
+    #: For each reviewed item: points → what earns them (the reviewer's guide), highest first.
+    descriptors: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -85,7 +87,18 @@ class Rubric:
 
 def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:
     table = json.loads(path.read_text(encoding="utf-8"))
-    return Rubric(points=dict(table["points"]), reviewed=dict(table.get("reviewed", {})))
+    rubric = Rubric(
+        points=dict(table["points"]),
+        reviewed=dict(table.get("reviewed", {})),
+        descriptors={name: dict(levels) for name, levels in table.get("descriptors", {}).items()},
+    )
+    for name, most in rubric.reviewed.items():
+        levels = rubric.descriptors.get(name, {})
+        if levels and max(float(points) for points in levels) != most:
+            raise ValueError(
+                f"{path.name}: {name} 的最高描述不是 {most:g} 分 / its top descriptor is not {most:g}"
+            )
+    return rubric
 
 
 @dataclass
