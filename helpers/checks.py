@@ -516,7 +516,9 @@ INDISTINGUISHABLE = "分不出來"
 def check_seed_verdicts(verdicts: Any, runs: dict[str, Sequence[float]], pairs: Sequence[str]) -> Feedback:
     """Exercise: for each of ``pairs`` (``"A vs B"``) of ``runs`` (final validation accuracies over
     seeds), the better one's name, or :data:`INDISTINGUISHABLE` when their ranges (min–max)
-    overlap: the course's rule (:func:`helpers.training.range_verdicts`)."""
+    overlap: the course's rule (:func:`helpers.training.better_by_range`)."""
+    from helpers.training import better_by_range  # noqa: PLC0415
+
     if not isinstance(verdicts, dict):
         return failed(
             '答案要是一個 dict，例如 {"A vs B": …}。 (A dict, one entry per pair.)',
@@ -526,8 +528,7 @@ def check_seed_verdicts(verdicts: Any, runs: dict[str, Sequence[float]], pairs: 
         if pair not in verdicts:
             return failed(f"還沒回答 {pair!r}。 (Pair missing.)", "每一對都要回答，鍵照題目的寫法。")
         first, second = (name.strip() for name in pair.split("vs"))
-        a, b = np.asarray(runs[first]), np.asarray(runs[second])
-        right = first if a.min() > b.max() else second if b.min() > a.max() else INDISTINGUISHABLE
+        right = {1: first, -1: second, 0: INDISTINGUISHABLE}[better_by_range(runs[first], runs[second])]
         verdict = verdicts[pair]
         if verdict == right:
             continue

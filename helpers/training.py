@@ -391,6 +391,12 @@ def non_overlap_false_positive_rate(n_a: int, n_b: int) -> float:
     return 2 / math.comb(n_a + n_b, n_a)
 
 
+def better_by_range(a: Sequence[float], b: Sequence[float]) -> int:
+    """The course's rule for runs over seeds: 1 when every run of ``a`` beats every run of ``b``
+    (their ranges do not overlap), -1 the other way round, 0 when the ranges overlap."""
+    return 1 if min(a) > max(b) else -1 if min(b) > max(a) else 0
+
+
 def range_verdicts(finals: dict[str, Sequence[float]]) -> list[str]:
     """For every pair of names (best mean first): the difference of their mean final accuracy
     over runs (seeds) with its standard error, whether it exceeds the seed spread, and the exact
@@ -416,7 +422,7 @@ def range_verdicts(finals: dict[str, Sequence[float]]) -> list[str]:
                     f"{gap:+.1f} ± {error:.1f} 個百分點 (points, ± 標準誤 SE)，"
                     f"置換檢定 (permutation test) p = {permutation_p_value(a, b):.2f}"
                 )
-                if a.min() > b.max():
+                if better_by_range(a, b) == 1:
                     verdict = (
                         "範圍不重疊：在這裡分得出來 (ranges do not overlap: a real difference here；"
                         f"兩者其實一樣時也有 {chance:.0%} 的機會如此 false-positive rate {chance:.0%})"
