@@ -123,8 +123,8 @@ FULL = RunMode(
 )
 SMOKE = RunMode(
     "smoke",
-    train_size=256,
-    val_size=200,
+    train_size=128,
+    val_size=100,
     test_size=500,
     max_epochs=2,
     homework_target=0.12,

@@ -37,13 +37,13 @@ def test_splits_sizes_and_validation_held_out_of_training() -> None:
     x = np.arange(6000).reshape(-1, 1)  # each image is its own index, to see where it went
     y = np.tile(np.arange(10), 600).reshape(-1, 1)
     test = (np.arange(600).reshape(-1, 1) + 10_000, y[:600])
-    assert len(SMOKE.splits(((x, y), test)).train[0]) == SMOKE.train_size == 256
+    assert len(SMOKE.splits(((x, y), test)).train[0]) == SMOKE.train_size == 128
     data = SMOKE.splits(((x, y), test), homework=True)
     assert len(data.train[0]) == SMOKE.homework_train_size == 1000
-    assert len(data.val[0]) == SMOKE.val_size == 200
+    assert len(data.val[0]) == SMOKE.val_size == 100
     assert len(data.test[0]) == SMOKE.test_size == 500
     assert np.bincount(data.train[1].ravel()).tolist() == [100] * 10
-    assert np.bincount(data.val[1].ravel()).tolist() == [20] * 10, "stratified validation set"
+    assert np.bincount(data.val[1].ravel()).tolist() == [10] * 10, "stratified validation set"
     assert not set(data.train[0].ravel()) & set(data.val[0].ravel()), "validation is held out"
     full = FULL.splits(((x, y), test))
     assert len(full.val[0]) == 5000 and len(full.train[0]) == 1000 and full.test[0] is test[0]
@@ -71,7 +71,7 @@ def test_runs_and_full_train_size() -> None:
     y = np.tile(np.arange(10), 800).reshape(-1, 1)
     data = ((x, y), (x[:600], y[:600]))
     assert len(FULL.splits(data, full_train_size=2000).train[0]) == 2000
-    assert len(SMOKE.splits(data, full_train_size=2000).train[0]) == SMOKE.train_size == 256
+    assert len(SMOKE.splits(data, full_train_size=2000).train[0]) == SMOKE.train_size == 128
     assert len(SMOKE.splits(data, homework=True).train[0]) == SMOKE.homework_train_size == 1000
     assert len(FULL.splits(data, homework=True).train[0]) == len(FULL.splits(data).train[0]) == 3000
 
