@@ -23,12 +23,15 @@ legacy optimizer, the one that still has ``decay``), ``categorical_crossentropy`
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from helpers.device import hardware_record, software_versions
 from helpers.records import epoch_entry, write_record
@@ -61,6 +64,7 @@ def recipes() -> dict[str, Recipe]:
         keras_example_cnn,
         keras_example_optimizer,
         resnet9,
+        small_cnn,
     )
     from helpers.training import FAST_RECIPE, GPU_RECIPE, train  # noqa: PLC0415
 
@@ -213,6 +217,21 @@ def recipes() -> dict[str, Recipe]:
             )
             for unit, label in (("original", "original (ResNet v1)"), ("preact", "full pre-activation (v2)"))
         },
+        **{
+            f"deep-{head}": Recipe(
+                description=f"lesson 05's deeper BN body with the {label} head: "
+                "helpers.models.small_cnn('conv-bn-relu', (32, 64, 128), bn_momentum=0.9, "
+                f"head={head!r}), trained with the homework's schedule (helpers.training.FAST_RECIPE: "
+                f"SGD Nesterov, warmup + cosine to 0, peak {FAST_RECIPE.peak_learning_rate}, "
+                f"batch {FAST_RECIPE.batch_size}, weight decay {FAST_RECIPE.weight_decay}, "
+                f"label smoothing {FAST_RECIPE.label_smoothing}, flip + 4-px pad-crop)",
+                build=lambda head=head: small_cnn("conv-bn-relu", (32, 64, 128), bn_momentum=0.9, head=head),
+                fit=fast,
+                batch_size=FAST_RECIPE.batch_size,
+                known_differences=(JPEG_COPY,),
+            )
+            for head, label in (("gap", "GAP → Dense(10)"), ("flatten", "Flatten → Dense(10)"))
+        },
         "gpu-reference": Recipe(
             description="GPU reference: ResNet-9 (helpers.models.resnet9) + helpers.training.GPU_RECIPE "
             f"(SGD Nesterov, warmup + cosine, peak {GPU_RECIPE.peak_learning_rate}, "
@@ -242,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="time budget: stop after the first epoch that ends past it (whole-process wall time)",
     )
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="the course's way: train on 45,000 images, evaluate the validation split (5,000) after "
+        "each epoch, the test set once at the end, and analyse the validation errors",
+    )
     parser.add_argument("--note", default=None, help="free text kept in the record's notes")
     args = parser.parse_args(argv)
 
@@ -249,12 +274,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers.data import data_source, load_cifar10, stratified_subset  # noqa: PLC0415
     from helpers.device import device_policy  # noqa: PLC0415
+    from helpers.modes import FULL  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
     from helpers.training import build  # noqa: PLC0415
 
     recipe = recipes()[args.recipe]
     set_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_cifar10()
+    split = "test"
+    if args.validation:  # the notebooks' split (helpers.modes): validation held out of the training set
+        split = "val"
+        course = FULL.splits(((x_train, y_train), (x_test, y_test)))
+        (x_train, y_train), (x_val, y_val) = course.train, course.val
     if args.train_size:
         x_train, y_train = stratified_subset(x_train, y_train, args.train_size, seed=args.seed)
     if args.test_size:
@@ -270,7 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         "epochs_planned": args.epochs,
         "max_minutes": args.max_minutes,
         "train_images": len(x_train),
+        **({"val_images": len(x_val)} if args.validation else {}),
         "test_images": len(x_test),
+        "evaluated_each_epoch": {"test": "test set", "val": "validation split (test set once, at the end)"}[
+            split
+        ],
         "seed": args.seed,
         "dataset": os.environ.get("CIFAR10_DIR") or "keras download/cache",
         "data_source": data_source(),
@@ -305,12 +340,31 @@ def main(argv: list[str] | None = None) -> int:
             now = time.monotonic()
             fit_s = self.fit_end - self.epoch_start
             total_s, wall_s = now - self.epoch_start, now - PROCESS_START
-            result["epochs"].append(epoch_entry(epoch + 1, logs, fit_s, total_s, len(x_train), wall_s))
+            entry = epoch_entry(epoch + 1, logs, fit_s, total_s, len(x_train), wall_s, split=split)
+            result["epochs"].append(entry)
             write_record(result, args.out)
             if args.max_minutes is not None and now - PROCESS_START > 60 * args.max_minutes:
                 self.model.stop_training = True
 
-    recipe.fit(model, ((x_train, y_train), (x_test, y_test)), args.epochs, args.seed, [Recorder()])
+    evaluated = (x_val, y_val) if args.validation else (x_test, y_test)
+    recipe.fit(model, ((x_train, y_train), evaluated), args.epochs, args.seed, [Recorder()])
+    if args.validation:
+        from helpers.classifier import error_analysis, softmax  # noqa: PLC0415
+        from helpers.training import accuracy  # noqa: PLC0415
+
+        logits = model.predict(x_val.astype("float32") / 255, batch_size=500, verbose=0)
+        analysis = error_analysis(softmax(logits.astype("float64")), y_val)
+        # the images themselves travel with the record: another copy of CIFAR-10 (Keras's download on
+        # Colab) orders its images differently, so indices alone would show other pictures there
+        shown = x_val[[index for index, *_ in analysis["confident_mistakes"]]]
+        analysis["confident_mistake_images"] = base64.b64encode(
+            np.ascontiguousarray(shown).tobytes()
+        ).decode()
+        result["validation_analysis"] = analysis
+        # Keras's logged training accuracy is a running mean over the epoch, in training mode
+        # (augmented images, batch statistics); this is the trained model in inference mode
+        result["train_accuracy_inference"] = round(accuracy(model, x_train[:5000], y_train[:5000]), 5)
+        result["test_accuracy"] = round(accuracy(model, x_test, y_test), 5)  # once, at the end
     if args.tta:
         from helpers.training import accuracy  # noqa: PLC0415
 

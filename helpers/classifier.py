@@ -73,3 +73,26 @@ def top_confusions(matrix: np.ndarray, count: int = 5) -> list[tuple[int, int, i
 def wrongly_predicted(matrix: np.ndarray) -> np.ndarray:
     """How many times each class was predicted for an image of another class."""
     return np.asarray(matrix).sum(axis=0) - np.diag(matrix)
+
+
+def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, count: int = 16) -> np.ndarray:
+    """Indices of the ``count`` wrongly classified images with the highest top probability, most
+    confident first."""
+    probabilities = np.asarray(probabilities)
+    wrong = np.flatnonzero(probabilities.argmax(axis=1) != np.asarray(labels).reshape(-1))
+    return wrong[np.argsort(-probabilities[wrong].max(axis=1), kind="stable")][:count]
+
+
+def error_analysis(probabilities: np.ndarray, labels: np.ndarray, count: int = 16) -> dict[str, list]:
+    """What a benchmark record keeps of a model's errors (JSON-ready): the confusion matrix, and the
+    ``count`` most confident mistakes as ``[index, true class, predicted class, probability]``."""
+    probabilities = np.asarray(probabilities, dtype="float64")
+    labels = np.asarray(labels).reshape(-1)
+    predictions = probabilities.argmax(axis=1)
+    return {
+        "confusion_matrix": confusion_matrix(labels, predictions, probabilities.shape[1]).tolist(),
+        "confident_mistakes": [
+            [int(i), int(labels[i]), int(predictions[i]), round(float(probabilities[i].max()), 4)]
+            for i in confident_mistakes(probabilities, labels, count)
+        ],
+    }

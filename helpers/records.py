@@ -6,29 +6,42 @@ A record is a JSON object with the run's description (``recipe``, ``seed``, ``ha
 ``versions``…), ``epochs``: one entry per epoch (:func:`epoch_entry`), and ``summary``
 (:func:`summarize`, recomputed whenever the record is written).
 
-Used in notebooks 03, 06.
+Used in notebooks 03, 05, 06.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from helpers.training import TrainResult
 
 #: Test accuracies whose time-to-reach the summary records.
 THRESHOLDS = (0.75, 0.79, 0.80, 0.94)
 
 
 def epoch_entry(
-    epoch: int, logs: dict[str, float], fit_s: float, total_s: float, images: int, wall_s: float
+    epoch: int,
+    logs: dict[str, float],
+    fit_s: float,
+    total_s: float,
+    images: int,
+    wall_s: float,
+    split: str = "test",
 ) -> dict[str, Any]:
-    """One epoch of a record, from Keras's logs (``val_*`` is the test set in a benchmark run)."""
+    """One epoch of a record, from Keras's logs. Keras's ``val_*`` is what the run evaluates after
+    each epoch: the test set in a benchmark run (``split="test"``, as the papers measure), or the
+    course's validation split (``split="val"``, ``--validation``: the test set then once, at the end)."""
     return {
         "epoch": epoch,
         "train_loss": round(float(logs["loss"]), 5),
         "train_accuracy": round(float(logs["accuracy"]), 5),
-        "test_loss": round(float(logs["val_loss"]), 5),
-        "test_accuracy": round(float(logs["val_accuracy"]), 5),
+        f"{split}_loss": round(float(logs["val_loss"]), 5),
+        f"{split}_accuracy": round(float(logs["val_accuracy"]), 5),
         "epoch_fit_s": round(fit_s, 2),
         "epoch_total_s": round(total_s, 2),
         "images_per_s": round(images / fit_s, 1),
@@ -36,16 +49,26 @@ def epoch_entry(
     }
 
 
+def evaluated_split(epochs: list[dict[str, Any]]) -> str:
+    """``test`` or ``val``: what a record's epochs were evaluated on (:func:`epoch_entry`)."""
+    return "val" if epochs and "val_accuracy" in epochs[0] else "test"
+
+
 def time_to(epochs: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
+    key = f"{evaluated_split(epochs)}_accuracy"
     for record in epochs:
-        if record["test_accuracy"] >= threshold:
+        if record[key] >= threshold:
             return {"epoch": record["epoch"], "wall_s": record["wall_s"]}
     return None
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
-    """The record's summary, from its epochs."""
+    """The record's summary, from its epochs. A record evaluated on the validation split each epoch
+    has ``final_val_accuracy`` and ``best_val_accuracy``, and its ``final_test_accuracy`` is the one
+    test evaluation at the end (``best_test_accuracy`` is then ``None``: nothing is chosen on it)."""
     epochs = result["epochs"]
+    split = evaluated_split(epochs)
+    key = f"{split}_accuracy"
     speeds = sorted(e["images_per_s"] for e in epochs[1:] or epochs)  # epoch 1 includes tracing
     steady = sorted(e["epoch_fit_s"] for e in epochs[1:])
     return {
@@ -56,8 +79,13 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         else None,
         "train_s": round(sum(e["epoch_fit_s"] for e in epochs), 2),
         "median_images_per_s": speeds[len(speeds) // 2] if speeds else None,
-        "final_test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
-        "best_test_accuracy": max((e["test_accuracy"] for e in epochs), default=None),
+        f"final_{split}_accuracy": epochs[-1][key] if epochs else None,
+        f"best_{split}_accuracy": max((e[key] for e in epochs), default=None),
+        **(
+            {"final_test_accuracy": result.get("test_accuracy"), "best_test_accuracy": None}
+            if split == "val"
+            else {}
+        ),
         "wall_s": epochs[-1]["wall_s"] if epochs else None,
         "time_to": {f"{int(t * 100)}%": time_to(epochs, t) for t in THRESHOLDS},
     }
@@ -95,6 +123,41 @@ def read_records(directory: Path, pattern: str) -> list[dict[str, Any]]:
 def record_curves(records: list[dict[str, Any]], key: str = "test_accuracy") -> list[list[float]]:
     """One per-epoch curve per record, for :func:`claim_report` and :func:`helpers.plots.plot_curves`."""
     return [[epoch[key] for epoch in record["epochs"]] for record in records]
+
+
+def results_from_records(records: list[dict[str, Any]], *, with_test: bool = False) -> list[TrainResult]:
+    """Records made with ``--validation`` as :class:`helpers.training.TrainResult` objects, one per
+    run, so that a notebook reads them with the same tables, curves and verdicts as the runs it
+    trains itself: history ``val_accuracy`` / ``val_loss`` (the validation split after each epoch)
+    and ``accuracy`` / ``loss`` (Keras's logged training figures). The test accuracy each run
+    measured once at its end is attached only with ``with_test`` (a notebook's last section)."""
+    from helpers.training import TrainResult  # noqa: PLC0415 - training imports TensorFlow lazily
+
+    results = []
+    for record in records:
+        if evaluated_split(record["epochs"]) != "val":
+            raise ValueError(
+                f"紀錄 {record.get('file', record['recipe'])} 每個 epoch 量的是測試集，不是驗證集 "
+                "(this record was evaluated on the test set each epoch; make it with --validation)"
+            )
+        epochs = record["epochs"]
+        results.append(
+            TrainResult(
+                name=record["recipe"],
+                params=record["params"],
+                history={
+                    "accuracy": [e["train_accuracy"] for e in epochs],
+                    "loss": [e["train_loss"] for e in epochs],
+                    "val_accuracy": [e["val_accuracy"] for e in epochs],
+                    "val_loss": [e["val_loss"] for e in epochs],
+                },
+                seconds=record["summary"]["train_s"],
+                seed=record["seed"],
+                test_accuracy=record["test_accuracy"] if with_test else None,
+                train_accuracy_inference=record.get("train_accuracy_inference"),
+            )
+        )
+    return results
 
 
 def describe_records(name: str, records: list[dict[str, Any]]) -> str:
@@ -196,3 +259,13 @@ def readme_with_measured(readme: str, folder: Path) -> str:
         head, rest = readme.split(begin, 1)
         readme = f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}"
     return readme
+
+
+def confident_mistake_images(record: dict[str, Any]) -> np.ndarray:
+    """The images of a ``--validation`` record's most confident mistakes (uint8, ``(n, 32, 32, 3)``),
+    in the order of ``record["validation_analysis"]["confident_mistakes"]``."""
+    import base64  # noqa: PLC0415
+
+    analysis = record["validation_analysis"]
+    raw = base64.b64decode(analysis["confident_mistake_images"])
+    return np.frombuffer(raw, dtype=np.uint8).reshape(len(analysis["confident_mistakes"]), 32, 32, 3)

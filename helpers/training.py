@@ -44,6 +44,10 @@ class TrainResult:
     model: Any = field(default=None, repr=False, compare=False)
     #: Set by :func:`evaluate_test_all`, once, at the end.
     test_accuracy: float | None = None
+    #: The trained model's accuracy on (part of) its training images in inference mode, where it
+    #: was measured (benchmark records made with ``--validation``); Keras's logged ``accuracy`` is
+    #: a running mean over the epoch in training mode (augmentation, batch statistics, dropout).
+    train_accuracy_inference: float | None = None
 
     @property
     def final_accuracy(self) -> float:
@@ -229,7 +233,7 @@ class FastRecipe:
     from 0 to ``peak_learning_rate`` over the first quarter of the steps, then follows a cosine
     down to 0 (both built into Keras: ``CosineDecay`` with ``warmup_steps``); batch 256; label
     smoothing 0.2; random flip and 4-pixel pad-and-crop in the input pipeline. On a small
-    training set (smoke mode's 256 images) the batch shrinks so that every epoch still has
+    training set (smoke mode's 128 images) the batch shrinks so that every epoch still has
     ``min_steps_per_epoch`` steps.
     """
 
@@ -542,3 +546,23 @@ def reference_within_runs(reference: list[float], runs: list[list[float]], epoch
             f"{values.min():.1%}–{values.max():.1%} → {verdict}"
         )
     return lines
+
+
+def bowl_loss_after(
+    optimizer: keras.optimizers.Optimizer,
+    steps: int = 50,
+    curvature: tuple[float, float] = (1.0, 25.0),
+    start: tuple[float, float] = (1.0, 1.0),
+) -> float:
+    """Notebook 06's optimizer demo: ``steps`` steps of a Keras ``optimizer`` on the elongated bowl
+    ``loss = ½ (a·w₁² + b·w₂²)`` (``curvature = (a, b)``: one flat direction and one steep one, as
+    in training), from ``start``; returns the loss at the end. The gradient ``(a·w₁, b·w₂)`` is
+    written out, so the step is exactly the optimizer's rule."""
+    import keras  # noqa: PLC0415
+
+    scale = np.asarray(curvature, dtype="float32")
+    weights = keras.Variable(np.asarray(start, dtype="float32"))
+    for _ in range(steps):
+        optimizer.apply([keras.ops.convert_to_tensor(scale * np.asarray(weights))], [weights])
+    end = np.asarray(weights, dtype="float64")
+    return float(0.5 * np.sum(scale * end * end))

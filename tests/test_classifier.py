@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from helpers.classifier import (
+    confident_mistakes,
     confusion_matrix,
     cross_entropy,
+    error_analysis,
     log_softmax,
     per_class_accuracy,
     softmax,
@@ -60,3 +62,20 @@ def test_top_confusions_are_asymmetric_counts_most_first() -> None:
     matrix = np.array([[5, 3, 0], [1, 4, 7], [0, 2, 6]])
     assert top_confusions(matrix, 2) == [(1, 2, 7, 2), (0, 1, 3, 1)]
     assert wrongly_predicted(matrix).tolist() == [1, 5, 7]
+
+
+def test_error_analysis_keeps_the_matrix_and_the_most_confident_mistakes() -> None:
+    probabilities = np.array(
+        [
+            [0.9, 0.1, 0.0],  # right
+            [0.2, 0.7, 0.1],  # wrong (true 0), 0.7
+            [0.05, 0.05, 0.9],  # wrong (true 1), 0.9: the most confident mistake
+            [0.4, 0.35, 0.25],  # wrong (true 2), 0.4
+        ]
+    )
+    labels = np.array([0, 0, 1, 2])
+    assert confident_mistakes(probabilities, labels).tolist() == [2, 1, 3]
+    assert confident_mistakes(probabilities, labels, count=1).tolist() == [2]
+    analysis = error_analysis(probabilities, labels, count=2)
+    assert analysis["confusion_matrix"] == [[1, 1, 0], [0, 0, 1], [1, 0, 0]]
+    assert analysis["confident_mistakes"] == [[2, 1, 2, 0.9], [1, 0, 1, 0.7]]

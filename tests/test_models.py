@@ -145,6 +145,8 @@ def test_improved_model_is_smaller_and_uses_bn_and_gap() -> None:
     assert model.count_params() < KERAS_EXAMPLE_PARAMS / 4
     kinds = [type(layer).__name__ for layer in model.layers]
     assert "BatchNormalization" in kinds and "GlobalAveragePooling2D" in kinds and "Flatten" not in kinds
+    momenta = {layer.momentum for layer in model.layers if type(layer).__name__ == "BatchNormalization"}
+    assert momenta == {0.9}, "lesson 03's conclusion, not Keras's default 0.99"
 
 
 def test_fast_cnn_pools_before_bn_and_fits_the_homework_budget() -> None:

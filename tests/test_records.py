@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers.course import ROOT
-from helpers.records import MEASURED_BEGIN, measured_figures, readme_with_measured
+from helpers.records import (
+    MEASURED_BEGIN,
+    confident_mistake_images,
+    epoch_entry,
+    measured_figures,
+    readme_with_measured,
+    results_from_records,
+    summarize,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -46,3 +55,63 @@ def test_every_training_record_names_its_data() -> None:
             continue
         assert record.get("dataset"), path.name
         assert record.get("data_source"), f"{path.name}: no data_source"
+
+
+def _validation_record() -> dict:
+    """A small record as ``python -m benchmarks.train … --validation`` writes it."""
+    logs = [
+        {"loss": 2.0, "accuracy": 0.3, "val_loss": 1.8, "val_accuracy": 0.35},
+        {"loss": 1.5, "accuracy": 0.5, "val_loss": 1.4, "val_accuracy": 0.55},
+    ]
+    record = {
+        "recipe": "deep-gap",
+        "params": 1234,
+        "seed": 2,
+        "epochs": [
+            epoch_entry(k + 1, log, 10.0, 11.0, 100, 12.0 * (k + 1), split="val")
+            for k, log in enumerate(logs)
+        ],
+        "test_accuracy": 0.52,
+        "train_accuracy_inference": 0.6,
+    }
+    record["summary"] = summarize(record)
+    return record
+
+
+def test_a_validation_record_is_read_like_a_run_the_notebook_trained() -> None:
+    record = _validation_record()
+    assert "val_accuracy" in record["epochs"][0] and "test_accuracy" not in record["epochs"][0]
+    summary = record["summary"]
+    assert summary["final_val_accuracy"] == 0.55 and summary["best_val_accuracy"] == 0.55
+    assert summary["final_test_accuracy"] == 0.52 and summary["best_test_accuracy"] is None, "test once"
+    (run,) = results_from_records([record])
+    assert run.history["val_accuracy"] == [0.35, 0.55] and run.history["accuracy"] == [0.3, 0.5]
+    assert run.final_accuracy == 0.55 and run.seed == 2 and run.params == 1234 and run.seconds == 20.0
+    assert run.test_accuracy is None, "the test accuracy stays hidden until the notebook's last section"
+    assert run.train_accuracy_inference == 0.6
+    assert results_from_records([record], with_test=True)[0].test_accuracy == 0.52
+    test_record = {
+        **record,
+        "epochs": [
+            epoch_entry(1, {"loss": 1, "accuracy": 0.5, "val_loss": 1, "val_accuracy": 0.5}, 1, 1, 1, 1)
+        ],
+    }
+    with pytest.raises(ValueError, match="--validation"):
+        results_from_records([test_record])
+
+
+def test_the_records_carry_their_confident_mistakes_as_images() -> None:
+    paths = sorted(RESULTS.glob("deep_*_6ep_cpu_seed*.json"))
+    assert len(paths) == 6, "lesson 05 reads 3 seeds of each head, lesson 06 the GAP ones"
+    for path in paths:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        mistakes = record["validation_analysis"]["confident_mistakes"]
+        assert all(true != guess for _, true, guess, _ in mistakes), path.name
+        if "_gap_" in path.name:  # lesson 06 shows them (the first Flatten run predates the images)
+            images = confident_mistake_images(record)
+            assert images.shape == (len(mistakes), 32, 32, 3) and images.std() > 0, path.name
+        matrix = np.array(record["validation_analysis"]["confusion_matrix"])
+        assert matrix.sum() == record["val_images"], path.name
+        assert np.trace(matrix) / matrix.sum() == pytest.approx(
+            record["summary"]["final_val_accuracy"], abs=2e-4
+        )

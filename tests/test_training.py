@@ -241,3 +241,19 @@ def test_the_range_rule_is_wrong_about_one_time_in_ten_with_three_seeds() -> Non
         assert abs(rate - expected) < 0.01, (n, rate)
     assert permutation_p_value([0.60, 0.61, 0.62], [0.50, 0.51, 0.52]) == pytest.approx(0.1)
     assert permutation_p_value([0.60, 0.52, 0.61], [0.50, 0.62, 0.51]) > 0.5
+
+
+def test_the_bowl_demo_follows_each_rule_by_hand() -> None:
+    from helpers.training import bowl_loss_after
+
+    # plain SGD multiplies each coordinate by (1 − lr·curvature) per step
+    lr, steps = 0.03, 50
+    by_hand = 0.5 * ((1 - lr) ** (2 * steps) + 25 * (1 - 25 * lr) ** (2 * steps))
+    assert bowl_loss_after(keras.optimizers.SGD(lr), steps) == pytest.approx(by_hand, rel=1e-3)
+    # heavy-ball momentum: v ← βv − lr·g, w ← w + v (Keras's rule), written out for two steps
+    w, v = np.array([1.0, 1.0]), np.zeros(2)
+    for _ in range(2):
+        v = 0.9 * v - lr * np.array([1.0, 25.0]) * w
+        w = w + v
+    expected = 0.5 * (w[0] ** 2 + 25 * w[1] ** 2)
+    assert bowl_loss_after(keras.optimizers.SGD(lr, momentum=0.9), 2) == pytest.approx(expected, rel=1e-5)
