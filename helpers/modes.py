@@ -124,7 +124,7 @@ FULL = RunMode(
 SMOKE = RunMode(
     "smoke",
     train_size=128,
-    val_size=100,
+    val_size=200,
     test_size=500,
     max_epochs=2,
     homework_target=0.12,

@@ -40,10 +40,10 @@ def test_splits_sizes_and_validation_held_out_of_training() -> None:
     assert len(SMOKE.splits(((x, y), test)).train[0]) == SMOKE.train_size == 128
     data = SMOKE.splits(((x, y), test), homework=True)
     assert len(data.train[0]) == SMOKE.homework_train_size == 1000
-    assert len(data.val[0]) == SMOKE.val_size == 100
+    assert len(data.val[0]) == SMOKE.val_size == 200
     assert len(data.test[0]) == SMOKE.test_size == 500
     assert np.bincount(data.train[1].ravel()).tolist() == [100] * 10
-    assert np.bincount(data.val[1].ravel()).tolist() == [10] * 10, "stratified validation set"
+    assert np.bincount(data.val[1].ravel()).tolist() == [20] * 10, "stratified validation set"
     assert not set(data.train[0].ravel()) & set(data.val[0].ravel()), "validation is held out"
     full = FULL.splits(((x, y), test))
     assert len(full.val[0]) == 5000 and len(full.train[0]) == 1000 and full.test[0] is test[0]
