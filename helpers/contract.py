@@ -8,7 +8,8 @@ A lesson exists as
    that raises ``NotImplementedError`` and tags the cell :data:`RAISES_TAG`;
 3. its **graded copy** (homework 07 only): what a student hands in, run by the grader with
    :func:`graded_copy` (no cell may be expected to raise any more); the training cell is the one
-   tagged :data:`TRAIN_TAG`, quoted for review;
+   tagged :data:`TRAIN_TAG`, the ablation's cells those tagged :data:`ABLATION_TAG`, quoted for
+   review;
 4. its **site page**: the solution with its outputs, the badge cell (:data:`BADGE_TAG`) replaced by
    badges and a download of the student copy generated from the solution, the test suite's
    markers (:data:`TEST_MARKER_PREFIX` lines) removed, and each plot's cell tagged
@@ -31,6 +32,8 @@ SETUP_TAG = "setup"
 RAISES_TAG = "raises-exception"
 #: Homework 07's training cell (its code is quoted for the instructor's review).
 TRAIN_TAG = "homework-train"
+#: Homework 07's ablation cells (quoted for review under the ablation's results).
+ABLATION_TAG = "homework-ablation"
 #: The site theme's tag for a cell that may use the page's margin (the site puts it on plot cells).
 FULL_WIDTH_TAG = "full-width"
 #: nbval's marker comments (``# NBVAL_CHECK_OUTPUT``): for the test suite, not for readers.

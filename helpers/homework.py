@@ -165,6 +165,9 @@ class ModelReport:
     pooling_reduces: bool = True
     #: Course builders this model resembles: (name, similarity 0–1), for a person to review.
     similar: tuple[tuple[str, float], ...] = ()
+    #: The course builder (:data:`UNCHANGED_BUILDERS`) this model is an unchanged copy of, if any:
+    #: it earns no design points.
+    unchanged: str | None = None
 
     @property
     def shapes_ok(self) -> bool:
@@ -223,11 +226,14 @@ HEAD_LAYERS = frozenset(
 #: Course models that are not a design of the student's: handing one in unchanged earns no model
 #: points (the course's reference recipes, and the Keras example with a GAP head).
 REFERENCE_BUILDERS = ("fast_cnn", "resnet9", "keras_example_cnn")
-#: Every course builder a homework model is compared with for review. small_cnn is the homework's
-#: allowed starting point and improved_cnn (notebook 06) is small_cnn with other widths, the layout
-#: most own designs share (the homework's solution has its layers with weights, plus a
-#: Normalization layer and one more pooling): resembling them is listed, never penalised.
-COMPARED_BUILDERS = (*REFERENCE_BUILDERS, "improved_cnn", "small_cnn")
+#: Course builders a student may start from but not hand in unchanged: small_cnn (the homework's
+#: starting point, in any conv-block order) and improved_cnn (notebook 06). One of them handed in
+#: with the same layers with weights earns the model points it earns, but none of the rubric's
+#: ``design`` points (the ablation and the justification): the design was the course's.
+UNCHANGED_BUILDERS = ("improved_cnn", "small_cnn")
+#: Every course builder a homework model is compared with for review; resembling one (a
+#: structural similarity of :data:`NEAR_COPY_SIMILARITY` or more) is listed, never penalised.
+COMPARED_BUILDERS = (*REFERENCE_BUILDERS, *UNCHANGED_BUILDERS)
 #: From this structural similarity on, a model is listed for review as resembling a course builder.
 NEAR_COPY_SIMILARITY = 0.85
 _COURSE_MODELS: dict[str, tuple[tuple, tuple[str, ...]]] = {}
@@ -242,27 +248,29 @@ def _course_models() -> dict[str, tuple[tuple, tuple[str, ...]]]:
         built = {name: getattr(models, name)() for name in COMPARED_BUILDERS}
         for head in models.HEADS[1:]:
             built[f"keras_example_cnn(head={head!r})"] = models.keras_example_cnn(head=head)
+        for order in models.ORDERS[1:]:
+            built[f"small_cnn(order={order!r})"] = models.small_cnn(order)
         for name, model in built.items():
             _COURSE_MODELS[name] = (weight_signature(model), structure_tokens(model))
     return _COURSE_MODELS
 
 
-def reference_signatures() -> dict[str, tuple]:
-    """The weight signature of each course reference model (see :data:`REFERENCE_BUILDERS`)."""
+def reference_signatures(builders: tuple[str, ...] = REFERENCE_BUILDERS) -> dict[str, tuple]:
+    """The weight signature of each course model built by one of ``builders`` (default: the
+    reference models, :data:`REFERENCE_BUILDERS`)."""
     return {
-        name: signature
-        for name, (signature, _) in _course_models().items()
-        if name.split("(")[0] in REFERENCE_BUILDERS
+        name: signature for name, (signature, _) in _course_models().items() if name.split("(")[0] in builders
     }
 
 
-def reference_match(signature: tuple) -> str | None:
-    """The reference model whose layers with weights (types and weight shapes, in order) are the
-    same as ``signature``; layers without weights (activations, pooling, dropout) are ignored, so
-    adding or removing them does not hide a copy."""
+def reference_match(signature: tuple, builders: tuple[str, ...] = REFERENCE_BUILDERS) -> str | None:
+    """The course model (built by one of ``builders``) whose layers with weights (types and weight
+    shapes, in order) are the same as ``signature``; layers without weights (activations,
+    pooling, dropout, a Normalization given its mean and variance) are ignored, so adding or
+    removing them does not hide a copy."""
     if not signature:
         return None
-    return next((name for name, sig in reference_signatures().items() if sig == signature), None)
+    return next((name for name, sig in reference_signatures(builders).items() if sig == signature), None)
 
 
 def structure_tokens(model: Any) -> tuple[str, ...]:
@@ -394,7 +402,8 @@ def inspect_model(model: keras.Model) -> ModelReport:
         output_shape=_shape_without_batch(getattr(model, "output_shape", None)),
         params=int(model.count_params()),
         layer_types=tuple(type(layer).__name__ for layer in _all_layers(model)),
-        reference=reference_match(weight_signature(model)),
+        reference=reference_match(signature := weight_signature(model)),
+        unchanged=reference_match(signature, UNCHANGED_BUILDERS),
         gap_feeds_output=_model_state(model) == "gap",
         pooling_reduces=_pooling_reduces(model),
         similar=similar_builders(tokens),
@@ -467,10 +476,27 @@ def model_problems(report: ModelReport) -> list[tuple[str, str]]:
     return problems
 
 
+def unchanged_note(name: str) -> str:
+    """What the notebook and the feedback say about a model that is an unchanged course builder."""
+    return (
+        f"這是課程的 {name} 原封不動，不是你自己的設計：模型的分數照算，但設計分（消融實驗、理由）是 0。"
+        f" (This is the course's {name} unchanged, not your design: the model points count,"
+        " the design points — the ablation and the justification — are 0.)"
+    )
+
+
 def check_model(model: keras.Model) -> Feedback:
-    """Self-check a homework model against every rule; lists what is wrong."""
+    """Self-check a homework model against every rule; lists what is wrong (an unchanged course
+    builder breaks no rule, but the check fails so that the student sees it costs design points)."""
     report = inspect_model(model)
     problems = model_problems(report)
+    if report.unchanged and not report.reference:
+        problems.append(
+            (
+                unchanged_note(report.unchanged),
+                "改一個你想驗證的設計（寬度、深度、區塊的順序…），再用消融實驗比較。",
+            )
+        )
     if not problems:
         return passed(
             f"輸入輸出形狀、參數預算（{report.params:,} ≤ {PARAM_BUDGET:,}）、BN、池化、GAP 分類頭都符合。"
@@ -506,3 +532,169 @@ def save_submission(model: keras.Model, answers: dict[str, Any], folder: str | P
         json.dumps(plain, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return out
+
+
+# --- The ablation: one change, on the validation set, over seeds ------------------------------
+
+#: The answers file's key for the ablation (:meth:`Ablation.answer`), reviewed by the instructor.
+ABLATION_KEY = "ablation"
+#: The fewest seeds per arm an ablation must run.
+ABLATION_MIN_SEEDS = 2
+#: The fewest sentences of reading an ablation must give.
+ABLATION_MIN_SENTENCES = 2
+
+
+def sentences(text: str) -> list[str]:
+    """The non-empty sentences of ``text`` (ended by 。！？ or . ! ? followed by a space or the end)."""
+    import re  # noqa: PLC0415
+
+    parts = re.split(r"(?<=[。！？!?])|(?<=\.)(?=\s|$)", text)
+    return [p.strip() for p in parts if len(p.strip()) > 1]
+
+
+@dataclass
+class Ablation:
+    """An ablation the notebook ran (:func:`run_ablation`): one change, two arms, the same seeds,
+    data and budget; each arm's runs are :class:`helpers.training.TrainResult`."""
+
+    change: str
+    results: dict[str, list[Any]]
+    train_images: int
+    epochs: int
+    mode: str
+
+    def finals(self) -> dict[str, list[float]]:
+        """Each arm's final validation accuracy, one per seed."""
+        return {name: [round(r.final_accuracy, 4) for r in runs] for name, runs in self.results.items()}
+
+    def seconds(self) -> dict[str, float]:
+        """Each arm's mean training time per run, in seconds."""
+        return {
+            name: round(float(np.mean([r.seconds for r in runs])), 1) for name, runs in self.results.items()
+        }
+
+    def table(self):
+        """The small table (pandas): each arm's seeds, mean and spread (:func:`results_table`)."""
+        from helpers.training import results_table  # noqa: PLC0415
+
+        return results_table(self.results)
+
+    def verdict(self) -> str:
+        """The difference of the two arms with its uncertainty (:func:`range_verdicts`)."""
+        from helpers.training import seed_verdicts  # noqa: PLC0415
+
+        return seed_verdicts(self.results)[0]
+
+    def answer(self, reading: str) -> dict[str, Any]:
+        """What goes into ``answers[ABLATION_KEY]``: the change, the budget, every run's validation
+        accuracy, the verdict line, and the student's reading (read by the instructor)."""
+        return {
+            "change": self.change,
+            "split": "validation",
+            "mode": self.mode,
+            "train_images": self.train_images,
+            "epochs": self.epochs,
+            "seeds": [r.seed for r in next(iter(self.results.values()))],
+            "arms": self.finals(),
+            "seconds": self.seconds(),
+            "verdict": self.verdict(),
+            "reading": reading,
+        }
+
+
+def run_ablation(
+    change: str,
+    arms: dict[str, Any],
+    data: Any,
+    *,
+    epochs: int,
+    seeds: tuple[int, ...] = (0, 1),
+    recipe: Any = None,
+) -> Ablation:
+    """Train two arms that differ in one thing, once per seed, on ``data.train``, and read them on
+    ``data.val`` (the test set is not touched). ``arms`` maps a name to a model builder; the
+    homework's recipe (:data:`helpers.training.FAST_RECIPE`: SGD Nesterov, warmup + cosine,
+    weight decay, label smoothing, flip + crop) trains both, unless ``recipe`` gives one recipe
+    for both or one per arm (for a change in training, e.g. ``dataclasses.replace(FAST_RECIPE,
+    label_smoothing=0.0)``). Prints every run; returns the :class:`Ablation`."""
+    from helpers.training import FAST_RECIPE, compare, fit_splits  # noqa: PLC0415
+
+    if len(arms) != 2:
+        raise ValueError(
+            f"消融實驗要剛好兩組（原本的與改了一件事的），你給了 {len(arms)} 組。"
+            f" (An ablation has exactly two arms: before and after one change; got {len(arms)}.)"
+        )
+    if len(set(seeds)) < ABLATION_MIN_SEEDS:
+        raise ValueError(
+            f"每一組至少要 {ABLATION_MIN_SEEDS} 個不同的種子。 (At least {ABLATION_MIN_SEEDS} seeds per arm.)"
+        )
+    from helpers.modes import get_mode  # noqa: PLC0415
+
+    results = compare(arms, data, epochs=epochs, seeds=tuple(seeds), recipe=recipe or FAST_RECIPE)
+    return Ablation(change, results, len(fit_splits(data)[0][0]), epochs, get_mode().name)
+
+
+def check_ablation(answer: Any) -> Feedback:
+    """Self-check the ablation's answer (:meth:`Ablation.answer`): its form only — one named
+    change, two arms with the same seeds (at least two), read on the validation set, and a
+    reading of at least two sentences. What it concludes is for the instructor to review."""
+    hint = "用 run_ablation(...) 跑兩組，再把 ablation.answer(reading=...) 存進 answers[ABLATION_KEY]。"
+    if not isinstance(answer, dict):
+        return failed("answers[ABLATION_KEY] 還沒有定義。 (The ablation's answer is not defined yet.)", hint)
+    change = answer.get("change")
+    arms = answer.get("arms")
+    if not isinstance(change, str) or not change.strip():
+        return failed(
+            "沒有寫改了什麼（change）。 (Name the one change.)",
+            "在 run_ablation 的第一個參數寫出那一個改變。",
+        )
+    if not isinstance(arms, dict) or len(arms) != 2:
+        return failed("消融實驗要剛好兩組。 (Exactly two arms.)", hint)
+    runs = [v for v in arms.values() if isinstance(v, list)]
+    if len(runs) != 2 or any(not all(isinstance(a, (int, float)) and 0 <= a <= 1 for a in r) for r in runs):
+        return failed("每一組要是一串 0～1 的驗證準確率。 (Each arm: a list of accuracies.)", hint)
+    if min(len(r) for r in runs) < ABLATION_MIN_SEEDS or len(runs[0]) != len(runs[1]):
+        return failed(
+            f"每一組至少 {ABLATION_MIN_SEEDS} 個種子，兩組的種子要一樣。"
+            f" (At least {ABLATION_MIN_SEEDS} seeds per arm, the same seeds in both.)",
+            "seeds=(0, 1) 或更多。",
+        )
+    if answer.get("split") != "validation":
+        return failed("消融實驗要看驗證集。 (Read the ablation on the validation set.)", hint)
+    reading = answer.get("reading")
+    if not isinstance(reading, str) or "TODO" in reading or len(sentences(reading)) < ABLATION_MIN_SENTENCES:
+        return failed(
+            f"解讀至少要 {ABLATION_MIN_SENTENCES} 句。"
+            f" (Write at least {ABLATION_MIN_SENTENCES} sentences of reading.)",
+            "第一句說表格量到什麼（差多少、和種子間的差異比起來如何）；第二句說你因此怎麼決定。",
+        )
+    return passed(
+        "消融實驗的形式都對：一個改變、兩組、同樣的種子、驗證集、兩句以上的解讀；內容由講師審閱。"
+        " (The ablation's form is right; its content is reviewed by the instructor.)"
+    )
+
+
+def format_ablation(answer: Any) -> str:
+    """The ablation's answer as plain text for the instructor (whatever the answers file holds:
+    it was written by the submission's own code, so nothing here trusts its types)."""
+    if not isinstance(answer, dict):
+        return "（沒有消融實驗 no ablation）"
+
+    def text(value: Any, limit: int = 600) -> str:
+        return str(value)[:limit]
+
+    lines = [
+        f"改變 (change)：{text(answer.get('change'))}",
+        f"資料 (data)：{text(answer.get('split'), 40)}；訓練影像 {text(answer.get('train_images'), 20)} 張；"
+        f"{text(answer.get('epochs'), 20)} epochs；種子 (seeds) {text(answer.get('seeds'), 80)}；"
+        f"模式 (mode) {text(answer.get('mode'), 20)}",
+    ]
+    arms = answer.get("arms")
+    if isinstance(arms, dict):
+        for name, values in list(arms.items())[:4]:
+            lines.append(f"- {text(name, 120)}：{text(values, 200)}")
+    lines += [
+        f"判讀 (verdict)：{text(answer.get('verdict'))}",
+        f"學生的解讀 (reading)：{text(answer.get('reading'), 2000)}",
+    ]
+    return "\n".join(lines)

@@ -320,19 +320,26 @@ def compare(
     *,
     epochs: int,
     seeds: tuple[int, ...] = (0,),
+    recipe: FastRecipe | dict[str, FastRecipe] | None = None,
     **train_options: Any,
 ) -> dict[str, list[TrainResult]]:
     """Train every model once per seed on the same data and budget; seed set before each build.
 
-    Prints each run's final validation accuracy; each result keeps its model for one final
-    :func:`evaluate_test_all`.
+    With ``recipe`` (one :class:`FastRecipe` for all, or one per name), each run trains with
+    :meth:`FastRecipe.train` (its optimizer is built anew for every model); otherwise with
+    :func:`train` and ``train_options``. Prints each run's final validation accuracy; each result
+    keeps its model for one final :func:`evaluate_test_all`.
     """
     results: dict[str, list[TrainResult]] = {}
     for name, builder in builders.items():
+        chosen = recipe.get(name) if isinstance(recipe, dict) else recipe
         for seed in seeds:
             set_seed(seed)
             model = build(builder)
-            result = train(model, data, epochs=epochs, seed=seed, **train_options)
+            if chosen is None:
+                result = train(model, data, epochs=epochs, seed=seed, **train_options)
+            else:
+                result = chosen.train(model, data, epochs, seed=seed, **train_options)
             result.model = model
             result.name = name
             results.setdefault(name, []).append(result)

@@ -338,6 +338,52 @@ def test_a_course_reference_model_earns_no_model_points() -> None:
     assert row.items["accuracy"] == 0 and row.status == "bad_model" and "參考模型 fast_cnn" in row.error
 
 
+def test_an_unchanged_course_builder_gets_the_model_points_and_no_design_points() -> None:
+    """improved_cnn or the starter handed in unchanged: the model items count, the rubric's design
+    items (the ablation, the justification) are set to 0 by the grader, in the CSV and the
+    feedback; the augmentation stays for the instructor. A reference model loses both."""
+    row = Row("lee")
+    score_model(row, {**MEASURED, "params": 289_642, "unchanged": "improved_cnn"}, RUBRIC, SMOKE)
+    assert row.items["gap_head"] == RUBRIC.points["gap_head"] and row.status == "ok"
+    assert set(row.decided) == set(RUBRIC.design) == {"ablation", "justification"}
+    values = row.csv_row(RUBRIC)
+    assert values["ablation"] == 0 and values["justification"] == 0 and values["augmentation"] == ""
+    text = feedback_text(row, RUBRIC, "smoke")
+    assert f"| ablation | 0 / {RUBRIC.reviewed['ablation']:g} |" in text and "improved\\_cnn" in text
+    assert "| augmentation | 待審閱 (to review)" in text
+    own = Row("mia")
+    score_model(own, {**MEASURED, "params": 280_298}, RUBRIC, SMOKE)
+    assert not own.decided and own.csv_row(RUBRIC)["ablation"] == ""
+    copied = Row("ned")
+    score_model(copied, {**MEASURED, "params": 296_002, "reference": "fast_cnn"}, RUBRIC, SMOKE)
+    assert copied.csv_row(RUBRIC)["ablation"] == 0 and "參考模型" in copied.decided["ablation"][1]
+
+
+def test_the_ablation_is_quoted_for_review_from_the_answers_and_the_hand_in() -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from helpers.grade.scoring import mark_for_review
+    from helpers.grade.submissions import ablation_code
+
+    tagged = new_code_cell("ablation = run_ablation('width', arms, data, epochs=3)")
+    tagged.metadata["tags"] = ["homework-ablation"]
+    notebook = new_notebook(cells=[new_code_cell("x = 1"), tagged, new_code_cell("print(2)")])
+    assert ablation_code(notebook) == tagged.source
+    untagged = new_notebook(
+        cells=[new_code_cell("answers[ABLATION_KEY] = a.answer('r')"), new_code_cell("y")]
+    )
+    assert ablation_code(untagged) == "answers[ABLATION_KEY] = a.answer('r')"
+    answer = {"change": "寬度 width", "arms": {"a": [0.5, 0.52], "b": [0.48, 0.5]}, "reading": "一。二。"}
+    row = Row("ola")
+    mark_for_review(row, {"ablation": answer}, "train(...)", RUBRIC, "", tagged.source)
+    assert "寬度 width" in row.review["ablation"] and "[0.5, 0.52]" in row.review["ablation"]
+    assert "run_ablation('width'" in row.review["ablation"]
+    for hostile in (None, "text", [1], {"arms": "x", "change": ["a" * 10_000]}, {"arms": {1: object()}}):
+        quiet = Row("pat")
+        mark_for_review(quiet, {"ablation": hostile}, "", RUBRIC)
+        assert len(quiet.review["ablation"]) < 5_000
+
+
 def test_data_or_weights_carried_in_a_hand_in_are_listed() -> None:
     from nbformat.v4 import new_code_cell, new_notebook
 

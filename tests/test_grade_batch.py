@@ -410,9 +410,15 @@ def test_the_solution_gets_full_automatic_marks_and_is_listed_for_review(graded)
     assert row["status"] == "ok", row["error"]
     assert float(row["score"]) == RUBRIC.automatic_total
     assert float(row["test_accuracy"]) >= 0.2
-    assert int(row["params"]) == 289_642
+    assert int(row["params"]) == 280_298
     assert all(row[item] == "" for item in RUBRIC.reviewed), "reviewed items are the instructor's"
-    assert "BN 順序的理由" in row["review"] and "資料增強" in row["review"]
+    assert "BN 順序的理由" in row["review"] and "資料增強" in row["review"] and "消融實驗" in row["review"]
+
+
+def test_the_solutions_ablation_is_quoted_from_the_graders_run_and_its_cells(graded, place) -> None:
+    text = feedback(place, "good")
+    quoted = text.split("### 消融實驗", 1)[1]
+    assert "1 個卷積 (mine)" in quoted and "validation" in quoted and "run_ablation(" in quoted
 
 
 def test_the_student_copy_filled_in_as_its_comments_suggest_runs_and_scores(graded) -> None:
@@ -423,6 +429,8 @@ def test_the_student_copy_filled_in_as_its_comments_suggest_runs_and_scores(grad
     for item in ("runs", "shapes", "pooling", "q_gap_input_shape", "q_head_params", "q_head_params_at_64px"):
         assert points(row, item) == RUBRIC.points[item], item
     assert "small_cnn" in row["review"] or "相似" in row["review"], "the unchanged starter is listed"
+    assert row["ablation"] == row["justification"] == "0", "an unchanged starter earns no design points"
+    assert row["augmentation"] == "", "the augmentation is still the instructor's to score"
 
 
 def test_the_untouched_student_exercises_are_unfinished(graded) -> None:
@@ -451,7 +459,7 @@ def test_partial_credit_item_by_item_from_what_the_grader_measured(graded, place
     assert float(row["score"]) == sum(expected.values())
     assert row["justification"] == "" and "BN 順序的理由" in row["review"]
     text = feedback(place, "snoop")
-    assert "自動評分 (automatic score)：45 / 85" in text and "q7#Zp!x2Lw" in text and "講師審閱" in text
+    assert "自動評分 (automatic score)：45 / 75" in text and "q7#Zp!x2Lw" in text and "講師審閱" in text
     assert "❌ 你的答案 (yours): 80；你的模型 (your model): 90" in text
 
 

@@ -56,8 +56,9 @@ def test_canonical_forms(value, expected) -> None:
 
 def test_rubric_has_every_question_and_reviewed_items() -> None:
     assert {f"q_{q}" for q in QUESTIONS} <= set(RUBRIC.points)
-    assert set(RUBRIC.reviewed) == {"justification", "augmentation"}
-    assert RUBRIC.total == 100 and RUBRIC.automatic_total == 85
+    assert set(RUBRIC.reviewed) == {"ablation", "justification", "augmentation"}
+    assert RUBRIC.total == 100 and RUBRIC.automatic_total == 75 and RUBRIC.points["accuracy"] == 25
+    assert RUBRIC.design == ("ablation", "justification")
 
 
 def test_every_reviewed_item_has_descriptors_the_student_sees(tmp_path: Path) -> None:
@@ -284,3 +285,81 @@ def test_a_graph_of_many_merges_is_read_quickly() -> None:
     started = time.perf_counter()
     assert inspect_model(keras.Model(inputs, layers.Dense(10)(x))).gap_head
     assert time.perf_counter() - started < 30
+
+
+def test_an_unchanged_course_builder_is_recognised_and_the_check_says_what_it_costs() -> None:
+    """small_cnn (the starter, any order, any BN momentum) and improved_cnn handed in unchanged are
+    recognised from their layers with weights; the self-check says the design points are 0."""
+    from helpers.models import ORDERS, improved_cnn
+
+    assert inspect_model(improved_cnn()).unchanged == "improved_cnn"
+    starter = small_cnn("conv-bn-relu", widths=(16, 32, 64), bn_momentum=0.9)
+    assert inspect_model(starter).unchanged == "small_cnn"
+    for order in ORDERS[1:3]:  # conv-relu-bn and bn-relu-conv have the same layers with weights
+        assert (inspect_model(small_cnn(order)).unchanged or "").startswith("small_cnn"), order
+    feedback = check_model(improved_cnn())
+    assert not feedback and "設計分" in feedback.message and "improved_cnn" in feedback.message
+    assert inspect_model(own_model()).unchanged is None
+    assert inspect_model(small_cnn(widths=(16, 32, 96))).unchanged is None, "one width changed: own"
+
+
+GOOD_ABLATION = {
+    "change": "第 1 階段的卷積數",
+    "split": "validation",
+    "arms": {"1": [0.61, 0.62], "2": [0.63, 0.6]},
+    "reading": "差 0.0 個百分點，在範圍之內。所以我留下一個卷積。",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({}, None),
+        ({"change": " "}, "改了什麼"),
+        ({"arms": {"1": [0.6, 0.6]}}, "兩組"),
+        ({"arms": {"1": [0.6, 0.6], "2": [0.6, 0.6], "3": [0.6, 0.6]}}, "兩組"),
+        ({"arms": {"1": [0.6], "2": [0.6]}}, "種子"),
+        ({"arms": {"1": [0.6, 0.6], "2": [0.6, 0.6, 0.6]}}, "種子"),
+        ({"arms": {"1": [60, 61], "2": [0.6, 0.6]}}, "0～1"),
+        ({"split": "test"}, "驗證集"),
+        ({"reading": "只有一句，沒有第二句"}, "2 句"),
+        ({"reading": "TODO。TODO。"}, "2 句"),
+    ],
+)
+def test_the_ablation_check_reads_the_form_only_and_never_leaks_a_conclusion(change, message) -> None:
+    from helpers.homework import check_ablation
+
+    feedback = check_ablation({**GOOD_ABLATION, **change})
+    if message is None:
+        assert feedback and "講師審閱" in feedback.message
+        return
+    assert not feedback and message in feedback.message and "提示" in feedback.message
+    assert "分不出來" not in feedback.message and "留下" not in feedback.message
+    assert not check_ablation(None) and "還沒有定義" in check_ablation(None).message
+
+
+def test_run_ablation_trains_two_arms_over_seeds_and_its_answer_passes_the_check(fake_data) -> None:
+    import dataclasses
+
+    from helpers.data import CourseData
+    from helpers.homework import check_ablation, run_ablation
+    from helpers.training import FAST_RECIPE
+
+    train_split, val_split = fake_data(40, 20)
+    tiny_data = CourseData(train=train_split, val=val_split, test=val_split)
+    quick = dataclasses.replace(FAST_RECIPE, min_steps_per_epoch=2)
+    arms = {
+        "8": lambda: small_cnn(widths=(8,), convs_per_stage=1),
+        "12": lambda: small_cnn(widths=(12,), convs_per_stage=1),
+    }
+    ablation = run_ablation("width 8 → 12", arms, tiny_data, epochs=1, seeds=(0, 1), recipe=quick)
+    answer = ablation.answer(reading="第一句讀表格。第二句說決定。")
+    assert answer["arms"].keys() == arms.keys() and all(len(v) == 2 for v in answer["arms"].values())
+    assert answer["seeds"] == [0, 1] and answer["split"] == "validation" and answer["epochs"] == 1
+    assert answer["train_images"] == len(tiny_data.train[0]) and " − " in answer["verdict"]
+    assert json.loads(json.dumps(answer)) == answer and check_ablation(answer)
+    assert list(ablation.table().index) == list(arms)
+    with pytest.raises(ValueError, match="兩組"):
+        run_ablation("x", {"a": arms["8"]}, tiny_data, epochs=1, recipe=quick)
+    with pytest.raises(ValueError, match="種子"):
+        run_ablation("x", arms, tiny_data, epochs=1, seeds=(0, 0), recipe=quick)

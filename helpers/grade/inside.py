@@ -168,6 +168,7 @@ def evaluate_model(path: Path, mode: str) -> dict[str, Any]:
         "params": report.params,
         "layer_types": report.layer_types,
         "reference": report.reference,
+        "unchanged": report.unchanged,
         "gap_feeds_output": report.gap_feeds_output,
         "pooling_reduces": report.pooling_reduces,
         "similar": [list(pair) for pair in report.similar],

@@ -50,7 +50,11 @@ def feedback_text(row: Row, rubric: Rubric, mode: str) -> str:
             note = f"{note} {row.notes['model']}".strip()
         lines.append(f"| {name} | {row.items.get(name, 0):g} / {rubric.points[name]:g} | {_cell(note)} |")
     for name, most in rubric.reviewed.items():
-        lines.append(f"| {name} | 待審閱 (to review) / {most:g} | {REVIEW_WHAT.get(name, name)} |")
+        if name in row.decided:
+            points, why = row.decided[name]
+            lines.append(f"| {name} | {points:g} / {most:g} | {_cell(why)} |")
+        else:
+            lines.append(f"| {name} | 待審閱 (to review) / {most:g} | {_cell(REVIEW_WHAT.get(name, name))} |")
     if rubric.descriptors:
         lines += ["", "## 審閱的標準 (how the reviewed items are scored)", ""]
         for name, levels in rubric.descriptors.items():

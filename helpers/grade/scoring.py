@@ -17,6 +17,7 @@ from typing import Any
 
 from helpers.course import ROOT
 from helpers.homework import (
+    ABLATION_KEY,
     ANSWERS_PATH,
     JUSTIFICATION_KEY,
     MODEL_PATH,
@@ -24,7 +25,9 @@ from helpers.homework import (
     ModelReport,
     accuracy_credit,
     canonical,
+    format_ablation,
     model_problems,
+    unchanged_note,
 )
 from helpers.modes import RunMode
 
@@ -55,6 +58,8 @@ STATUSES: dict[str, str] = {
 MODEL_ITEMS = ("shapes", "param_budget", "gap_head", "batch_norm", "pooling")
 #: What a person reads for each reviewed item.
 REVIEW_WHAT = {
+    "ablation": "消融實驗：一個改變、驗證集、每組至少 2 個種子、表格與兩句解讀"
+    " (the ablation: one change, validation set, ≥ 2 seeds an arm, a table and two sentences)",
     "justification": "BN 順序的理由 (the BN-order justification)",
     "augmentation": "訓練格子裡的資料增強 (data augmentation in the training cell)",
     "embedded": "筆記本夾帶資料或權重 (data or weights carried in the hand-in)",
@@ -71,6 +76,9 @@ class Rubric:
     reviewed: dict[str, float] = field(default_factory=dict)
     #: For each reviewed item: points → what earns them (the reviewer's guide), highest first.
     descriptors: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Reviewed items that reward the student's own design: 0, set by the grader, when the model
+    #: is an unchanged course builder (:data:`helpers.homework.UNCHANGED_BUILDERS`).
+    design: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -91,7 +99,10 @@ def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:
         points=dict(table["points"]),
         reviewed=dict(table.get("reviewed", {})),
         descriptors={name: dict(levels) for name, levels in table.get("descriptors", {}).items()},
+        design=tuple(table.get("design", ())),
     )
+    if not set(rubric.design) <= set(rubric.reviewed):
+        raise ValueError(f"{path.name}: design 項目要是審閱項目 / design items must be reviewed items")
     for name, most in rubric.reviewed.items():
         levels = rubric.descriptors.get(name, {})
         if levels and max(float(points) for points in levels) != most:
@@ -119,6 +130,9 @@ class Row:
     device: str = ""  # that worker's device ("CPU 2 threads (x86_64)", a GPU's name)
     #: Reviewed items a person must read, and the text to read for each (quoted in the feedback).
     review: dict[str, str] = field(default_factory=dict)
+    #: Reviewed items whose points the grader set itself (0 design points for an unchanged course
+    #: builder), and why: written into the CSV's column instead of leaving it for the instructor.
+    decided: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -133,7 +147,8 @@ class Row:
     def csv_row(self, rubric: Rubric) -> dict[str, Any]:
         row: dict[str, Any] = {"id": self.id, "status": self.status, "score": round(self.score, 2)}
         row.update({name: self.items.get(name, 0) for name in rubric.points})
-        row.update({name: "" for name in rubric.reviewed})  # the instructor fills these in
+        # the instructor fills these in, except those the grader decided (design points of a copy)
+        row.update({name: self.decided[name][0] if name in self.decided else "" for name in rubric.reviewed})
         row["review"] = "; ".join(REVIEW_WHAT.get(name, name) for name in self.review)
         row["test_accuracy"] = "" if self.test_accuracy is None else round(self.test_accuracy, 4)
         row["params"] = "" if self.params is None else self.params
@@ -183,11 +198,23 @@ def score_answers(row: Row, answers: dict[str, Any], facts: dict[str, Any], rubr
 
 
 def mark_for_review(
-    row: Row, answers: dict[str, Any], training_code: str, rubric: Rubric, written: str = ""
+    row: Row,
+    answers: dict[str, Any],
+    training_code: str,
+    rubric: Rubric,
+    written: str = "",
+    ablation_code: str = "",
 ) -> None:
     """List the reviewed items and what a person reads for each (no automatic points).
     ``written`` is the notebook's own cell that sets the justification, quoted when the run did
-    not save it (a cell failed before the save): what the student wrote is never lost."""
+    not save it (a cell failed before the save): what the student wrote is never lost.
+    ``ablation_code`` is the hand-in's ablation cell(s), quoted under the ablation's results."""
+    if "ablation" in rubric.reviewed:
+        row.review["ablation"] = format_ablation(answers.get(ABLATION_KEY)) + (
+            "\n\n--- 程式 (the notebook's ablation cells) ---\n" + ablation_code[:4000]
+            if ablation_code
+            else ""
+        )
     if "justification" in rubric.reviewed:
         text = answers.get(JUSTIFICATION_KEY)
         if isinstance(text, str) and text.strip():
@@ -216,6 +243,7 @@ def score_model(row: Row, evaluation: dict[str, Any], rubric: Rubric, mode: RunM
         gap_feeds_output=bool(evaluation.get("gap_feeds_output")),
         pooling_reduces=bool(evaluation.get("pooling_reduces")),
         similar=tuple((str(name), float(ratio)) for name, ratio in evaluation.get("similar") or ()),
+        unchanged=evaluation.get("unchanged"),
     )
     row.params = report.params
     row.test_accuracy = evaluation.get("test_accuracy")
@@ -243,6 +271,15 @@ def score_model(row: Row, evaluation: dict[str, Any], rubric: Rubric, mode: RunM
     )
     if problems:
         row.fail("bad_model", problems[0][0])
+    if report.reference or report.unchanged:
+        why = (
+            unchanged_note(report.unchanged)
+            if own and report.unchanged
+            else f"課程的參考模型 {report.reference}：沒有設計分。"
+            " (A course reference model: no design points.)"
+        )
+        for name in rubric.design:
+            row.decided[name] = (0, why)
     if report.similar:
         row.review["near_copy"] = "\n".join(
             f"{name}：結構相似度 (structural similarity) {ratio:.0%}" for name, ratio in report.similar

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
-from helpers.contract import TRAIN_TAG, has_tag
+from helpers.contract import ABLATION_TAG, TRAIN_TAG, has_tag
 from helpers.grade.files import UnsafeFileError, read_regular
 from helpers.homework import JUSTIFICATION_KEY, MAX_SUBMISSION_BYTES, OUTPUT_DIR
 
@@ -201,6 +201,15 @@ def justification_code(notebook: nbformat.NotebookNode) -> str:
     names = ("JUSTIFICATION_KEY", JUSTIFICATION_KEY)
     cells = [c for c in notebook.cells if c.cell_type == "code" and any(n in c.source for n in names)]
     return "\n\n".join(c.source for c in cells)
+
+
+def ablation_code(notebook: nbformat.NotebookNode) -> str:
+    """The source of the ablation's cells of a submitted notebook: the cells tagged
+    :data:`ABLATION_TAG`, or else every code cell that calls ``run_ablation`` or sets its answer."""
+    cells = [c for c in notebook.cells if c.cell_type == "code"]
+    tagged = [c for c in cells if has_tag(c, ABLATION_TAG)]
+    chosen = tagged or [c for c in cells if "run_ablation(" in c.source or "ABLATION_KEY" in c.source]
+    return "\n\n".join(c.source for c in chosen)
 
 
 def training_code(notebook: nbformat.NotebookNode) -> str:

@@ -60,6 +60,7 @@ from helpers.grade.scoring import (
 )
 from helpers.grade.submissions import (
     Handin,
+    ablation_code,
     embedded_data,
     justification_code,
     read_notebook,
@@ -311,6 +312,7 @@ def _grade(
         return
     quoted = training_code(original)  # from the hand-in, before anything ran
     written = justification_code(original)
+    ablation = ablation_code(original)
     embedded = embedded_data(original, handin)
     run = scratch / "run"
     run.mkdir()
@@ -332,7 +334,7 @@ def _grade(
         )
     rubric = config.rubric
     answers = parse_answers(_read_output(run, ANSWERS_PATH, MAX_ANSWERS_BYTES, row, "answers"), row)
-    mark_for_review(row, answers, quoted, rubric, written)
+    mark_for_review(row, answers, quoted, rubric, written, ablation)
     if embedded:
         row.review["embedded"] = "\n".join(embedded)
     model = _read_output(run, MODEL_PATH, MAX_MODEL_BYTES, row, "model")
