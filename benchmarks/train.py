@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -54,7 +55,28 @@ class Recipe:
 JPEG_COPY = "資料：離線的 CIFAR-10 副本，原圖以 JPEG（品質 75）重新壓縮 (offline copy, JPEG quality 75)"
 
 
-def recipes() -> dict[str, Recipe]:
+#: The airbench tricks ``--tricks`` can add to a recipe trained with the fast CPU recipe, with
+#: airbench's settings (helpers.tricks; hyperparameters of airbench94).
+TRICKS: dict[str, dict[str, Any]] = {
+    "whiten": {"whiten": True},
+    "freeze": {"freeze_stem_bias_after": 3},
+    "dirac": {"dirac": True},
+    "bnbias": {"bn_bias_lr": 64.0},
+    "lookahead": {"lookahead_from": 0.3},
+}
+
+
+def with_tricks(recipe: Any, names: list[str]) -> Any:
+    """``recipe`` (a :class:`helpers.training.FastRecipe`) with the named :data:`TRICKS` on."""
+    changes: dict[str, Any] = {}
+    for name in names:
+        if name not in TRICKS:
+            raise SystemExit(f"unknown trick {name!r}; choose from {', '.join(TRICKS)}")
+        changes.update(TRICKS[name])
+    return dataclasses.replace(recipe, **changes)
+
+
+def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
     from helpers.models import (  # noqa: PLC0415
         augment_with_layers,
         cifar_resnet,
@@ -94,8 +116,10 @@ def recipes() -> dict[str, Recipe]:
             callbacks=callbacks,
         )
 
+    chosen_fast = fast_recipe or FAST_RECIPE
+
     def fast(model, data, epochs, seed, callbacks):
-        return FAST_RECIPE.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
+        return chosen_fast.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
 
     def gpu(model, data, epochs, seed, callbacks):
         return GPU_RECIPE.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
@@ -268,6 +292,19 @@ def main(argv: list[str] | None = None) -> int:
         "each epoch, the test set once at the end, and analyse the validation errors",
     )
     parser.add_argument("--note", default=None, help="free text kept in the record's notes")
+    parser.add_argument(
+        "--tricks",
+        default="",
+        help=f"comma-separated airbench tricks for a fast-recipe run: {', '.join(TRICKS)}",
+    )
+    parser.add_argument(
+        "--tta-level",
+        type=int,
+        default=None,
+        help="also report the accuracy at the end with test-time augmentation at each level up to this "
+        "one (1: mirror, 2: mirror and one-pixel translations, helpers.tricks.tta_views): on the "
+        "validation split with --validation (and the test set at this level, once), else on the test set",
+    )
     args = parser.parse_args(argv)
 
     import keras  # noqa: PLC0415
@@ -276,9 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.device import device_policy  # noqa: PLC0415
     from helpers.modes import FULL  # noqa: PLC0415
     from helpers.seed import set_seed  # noqa: PLC0415
-    from helpers.training import build  # noqa: PLC0415
+    from helpers.training import FAST_RECIPE, build  # noqa: PLC0415
 
-    recipe = recipes()[args.recipe]
+    tricks = [name for name in args.tricks.split(",") if name]
+    recipe = recipes(with_tricks(FAST_RECIPE, tricks))[args.recipe]
     set_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_cifar10()
     split = "test"
@@ -317,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if recipe.known_differences:
         result["known_differences"] = list(recipe.known_differences)
+    if tricks:
+        result["tricks"] = {name: TRICKS[name] for name in tricks}
     if args.note:
         result["notes"] = args.note
 
@@ -369,6 +409,21 @@ def main(argv: list[str] | None = None) -> int:
         from helpers.training import accuracy  # noqa: PLC0415
 
         result["flip_tta_test_accuracy"] = round(accuracy(model, x_test, y_test, flip_tta=True), 5)
+    if args.tta_level is not None:
+        from helpers.training import accuracy  # noqa: PLC0415
+
+        # each level on the split the run reads (the validation split: where a level is chosen),
+        # and the test set at the asked level only (with --validation: the one test evaluation
+        # besides the plain one, no choice made from it)
+        x_read, y_read, read = (x_val, y_val, "val") if args.validation else (x_test, y_test, "test")
+        for level in range(1, args.tta_level + 1):
+            started = time.monotonic()
+            result[f"tta{level}_{read}_accuracy"] = round(accuracy(model, x_read, y_read, tta_level=level), 5)
+            result[f"tta{level}_s"] = round(time.monotonic() - started, 2)
+        if args.validation:
+            level = args.tta_level
+            result[f"tta{level}_test_accuracy"] = round(accuracy(model, x_test, y_test, tta_level=level), 5)
+    result["process_s"] = round(time.monotonic() - PROCESS_START, 2)
     write_record(result, args.out)
     print(f"wrote {args.out}")
     return 0

@@ -244,16 +244,47 @@ class FastRecipe:
     warmup_fraction: float = 0.25
     weight_decay: float = 5e-4
     label_smoothing: float = 0.2
+    # airbench's tricks (:mod:`helpers.tricks`), each off unless set; they need a model with a
+    # 2×2 conv named "stem" after its Normalization (helpers.models.fast_cnn) where they touch it.
+    #: The stem's kernel set to whiten 5,000 training images' patches, then frozen (×0 steps,
+    #: no weight decay); the stem's bias still trains.
+    whiten: bool = False
+    #: Freeze the stem's bias after this many epochs (airbench: 3; no weight decay on it, since
+    #: Keras's decoupled decay would move a frozen variable); None: it trains throughout.
+    freeze_stem_bias_after: int | None = None
+    #: Every 3×3 conv starts as an identity on its first channels (:func:`helpers.tricks.dirac_kernel`).
+    dirac: bool = False
+    #: The learning-rate multiplier of every BatchNorm bias (β) (airbench: 64).
+    bn_bias_lr: float = 1.0
+    #: Airbench's lookahead (:class:`helpers.tricks.Lookahead`) from this share of the steps on
+    #: (airbench: epoch 3 of 10); None: off.
+    lookahead_from: float | None = None
 
     def batch_for(self, train_size: int) -> int:
         """The batch size for ``train_size`` training images."""
         return max(1, min(self.batch_size, train_size // self.min_steps_per_epoch))
 
+    def steps(self, train_size: int, epochs: int | None = None) -> int:
+        """Training steps for ``epochs`` (default :attr:`epochs`) on ``train_size`` images."""
+        return -(-train_size // self.batch_for(train_size)) * (epochs or self.epochs)
+
+    def multipliers(self) -> dict[str, float]:
+        """Learning-rate multipliers by variable path (:func:`helpers.tricks.ScaledSGD`)."""
+        found: dict[str, float] = {}
+        if self.whiten:
+            found["stem/kernel"] = 0.0
+        if self.freeze_stem_bias_after is not None:
+            found["stem/bias"] = 1.0
+        if self.bn_bias_lr != 1.0:
+            found["/beta"] = self.bn_bias_lr
+        return found
+
     def optimizer(self, train_size: int, epochs: int | None = None) -> keras.optimizers.Optimizer:
-        """The optimizer and its schedule for ``epochs`` (default :attr:`epochs`) on ``train_size`` images."""
+        """The optimizer and its schedule for ``epochs`` (default :attr:`epochs`) on ``train_size``
+        images: Keras's SGD, or :func:`helpers.tricks.ScaledSGD` where a trick scales a variable."""
         import keras  # noqa: PLC0415
 
-        steps = -(-train_size // self.batch_for(train_size)) * (epochs or self.epochs)
+        steps = self.steps(train_size, epochs)
         warmup = max(1, int(self.warmup_fraction * steps))
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=0.0,
@@ -261,7 +292,39 @@ class FastRecipe:
             warmup_target=self.peak_learning_rate,
             warmup_steps=warmup,
         )
-        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
+        options = {"momentum": 0.9, "nesterov": True, "weight_decay": self.weight_decay}
+        if self.multipliers():
+            from helpers.tricks import ScaledSGD  # noqa: PLC0415
+
+            return ScaledSGD(schedule, multipliers=self.multipliers(), **options)
+        return keras.optimizers.SGD(schedule, **options)
+
+    def prepare(self, model: keras.Model, x_train: np.ndarray, epochs: int, seed: int) -> tuple[Any, list]:
+        """Apply the tricks that act before training (whitening, dirac) to ``model``; return the
+        optimizer and the callbacks the others need (the bias freeze, lookahead)."""
+        from helpers.data import CIFAR10_MEAN, CIFAR10_STD  # noqa: PLC0415
+        from helpers.tricks import FreezeAfter, Lookahead, apply_dirac, set_whitening  # noqa: PLC0415
+
+        train_size = len(x_train)
+        optimizer = self.optimizer(train_size, epochs)
+        callbacks: list = []
+        if self.whiten:
+            chosen = np.random.default_rng(seed).permutation(train_size)[:5000]
+            images = (x_train[np.sort(chosen)].astype("float32") / 255.0 - CIFAR10_MEAN) / CIFAR10_STD
+            set_whitening(model.get_layer("stem"), images)
+        frozen = [model.get_layer("stem").kernel] if self.whiten else []
+        if self.freeze_stem_bias_after is not None:
+            frozen.append(model.get_layer("stem").bias)  # Keras's decay is decoupled: it would still move it
+        if frozen:
+            optimizer.exclude_from_weight_decay(var_list=frozen)
+        if self.dirac:
+            apply_dirac(model)
+        if self.freeze_stem_bias_after is not None:
+            callbacks.append(FreezeAfter(optimizer, "stem/bias", self.freeze_stem_bias_after))
+        if self.lookahead_from is not None:
+            total = self.steps(train_size, epochs)
+            callbacks.append(Lookahead(total, start_step=int(self.lookahead_from * total)).callback())
+        return optimizer, callbacks
 
     def train(
         self,
@@ -272,13 +335,15 @@ class FastRecipe:
     ):
         """:func:`train` with this recipe; ``options`` go to :func:`train` (seed, verbose, ...)."""
         epochs = epochs or self.epochs
-        train_size = len(fit_splits(data)[0][0])
+        x_train = fit_splits(data)[0][0]
+        optimizer, callbacks = self.prepare(model, x_train, epochs, options.get("seed", 0))
+        options["callbacks"] = [*callbacks, *(options.get("callbacks") or [])]
         return train(
             model,
             data,
             epochs=epochs,
-            batch_size=self.batch_for(train_size),
-            optimizer=self.optimizer(train_size, epochs),
+            batch_size=self.batch_for(len(x_train)),
+            optimizer=optimizer,
             augment=True,
             label_smoothing=self.label_smoothing,
             **options,
@@ -299,18 +364,26 @@ GPU_RECIPE = FastRecipe(
 
 
 def accuracy(
-    model: keras.Model, x: np.ndarray, y: np.ndarray, *, flip_tta: bool = False, batch_size: int = 500
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    flip_tta: bool = False,
+    tta_level: int | None = None,
+    batch_size: int = 500,
 ) -> float:
     """The share of images whose highest score is the label (``x`` uint8 or already in [0, 1]).
 
     The homework's self-check and the grader measure a saved model this same way. With
     ``flip_tta`` (test-time augmentation), the scores on the images and on their mirror images
-    are averaged first.
+    are averaged first; ``tta_level`` 2 adds airbench's one-pixel translations
+    (:func:`helpers.tricks.tta_views`).
     """
+    from helpers.tricks import tta_scores  # noqa: PLC0415
+
     images = x.astype("float32") / (255.0 if x.dtype == np.uint8 else 1.0)
-    scores = model.predict(images, batch_size=batch_size, verbose=0).astype("float64")
-    if flip_tta:
-        scores += model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0)
+    level = tta_level if tta_level is not None else int(flip_tta)
+    scores = tta_scores(lambda view: model.predict(view, batch_size=batch_size, verbose=0), images, level)
     return float(np.mean(scores.argmax(axis=1) == np.asarray(y).reshape(-1)))
 
 
