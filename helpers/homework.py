@@ -616,7 +616,8 @@ def run_ablation(
     homework's recipe (:data:`helpers.training.FAST_RECIPE`: SGD Nesterov, warmup + cosine,
     weight decay, label smoothing, flip + crop) trains both, unless ``recipe`` gives one recipe
     for both or one per arm (for a change in training, e.g. ``dataclasses.replace(FAST_RECIPE,
-    label_smoothing=0.0)``). Prints every run; returns the :class:`Ablation`."""
+    label_smoothing=0.0)``); the run mode adapts it (:meth:`helpers.modes.RunMode.fast_recipe`:
+    smoke mode takes fewer steps). Prints every run; returns the :class:`Ablation`."""
     from helpers.training import FAST_RECIPE, compare, fit_splits  # noqa: PLC0415
 
     if len(arms) != 2:
@@ -630,8 +631,14 @@ def run_ablation(
         )
     from helpers.modes import get_mode  # noqa: PLC0415
 
-    results = compare(arms, data, epochs=epochs, seeds=tuple(seeds), recipe=recipe or FAST_RECIPE)
-    return Ablation(change, results, len(fit_splits(data)[0][0]), epochs, get_mode().name)
+    mode = get_mode()
+    chosen = recipe or FAST_RECIPE
+    if isinstance(chosen, dict):
+        chosen = {name: mode.fast_recipe(one) for name, one in chosen.items()}
+    else:
+        chosen = mode.fast_recipe(chosen)
+    results = compare(arms, data, epochs=epochs, seeds=tuple(seeds), recipe=chosen)
+    return Ablation(change, results, len(fit_splits(data)[0][0]), epochs, mode.name)
 
 
 def check_ablation(answer: Any) -> Feedback:

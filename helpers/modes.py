@@ -15,8 +15,10 @@ Notebooks never hard-code epochs or data sizes; they ask the mode::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,10 +51,22 @@ class RunMode:
     #: Seconds a notebook's speed calibration times (:func:`helpers.budget.calibrate`; 0: a dry
     #: run of one eager step); the grader always times :data:`helpers.budget.GRADER_CALIBRATION_S`.
     calibration_s: float = 1.5
+    #: The fewest steps an epoch of the fast recipe takes on a small training set
+    #: (:attr:`helpers.training.FastRecipe.min_steps_per_epoch`) where this mode lowers it: smoke
+    #: mode's homework ablation (4 runs) then trains a few eager steps each; None: the recipe's own.
+    fast_recipe_min_steps: int | None = None
 
     def epochs(self, full: int) -> int:
         """The number of epochs to train for a notebook that wants ``full`` epochs."""
         return full if self.max_epochs is None else min(full, self.max_epochs)
+
+    def fast_recipe(self, recipe: Any) -> Any:
+        """``recipe`` (a :class:`helpers.training.FastRecipe`) as this mode runs it (see
+        :attr:`fast_recipe_min_steps`)."""
+        if self.fast_recipe_min_steps is None:
+            return recipe
+        steps = min(recipe.min_steps_per_epoch, self.fast_recipe_min_steps)
+        return dataclasses.replace(recipe, min_steps_per_epoch=steps)
 
     def runs(self, full: int) -> int:
         """How many repeated runs (seeds) for a notebook that wants ``full`` runs; 1 in smoke mode."""
@@ -131,6 +145,7 @@ SMOKE = RunMode(
     budget_s=300.0,
     homework_train_size=1000,
     calibration_s=0.0,
+    fast_recipe_min_steps=4,
 )
 MODES = {mode.name: mode for mode in (FULL, SMOKE)}
 #: The mode the instructor grades homework 07 in; its budget is the one the notebook states.

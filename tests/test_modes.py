@@ -81,3 +81,12 @@ def test_every_mode_dependent_number_is_on_the_mode() -> None:
     assert FULL.budget_s == 1800 and SMOKE.budget_s < FULL.budget_s
     assert MODES == {"full": FULL, "smoke": SMOKE}
     assert MODE_ENV_VAR == "COURSE_MODE"
+
+
+def test_smoke_mode_runs_the_fast_recipe_in_fewer_steps_and_full_mode_unchanged() -> None:
+    from helpers.training import FAST_RECIPE
+
+    assert FULL.fast_recipe(FAST_RECIPE) is FAST_RECIPE
+    smoke = SMOKE.fast_recipe(FAST_RECIPE)
+    assert smoke.min_steps_per_epoch == 4 and smoke.batch_for(128) == 32
+    assert smoke.batch_for(45_000) == FAST_RECIPE.batch_for(45_000), "only small sets change"
