@@ -205,6 +205,7 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
             build=fast_cnn,
             fit=fast,
             batch_size=FAST_RECIPE.batch_size,
+            known_differences=(JPEG_COPY,),
         ),
         "keras2-original": Recipe(
             description="the seed's Keras 2 cifar10_cnn script itself on tf_keras (Keras 2 API): "
