@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from typing import Any
 
 from helpers.records import evaluated_split, load_all, readme_with_measured
 
@@ -215,21 +216,29 @@ def plot(results: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    colors: dict[str, Any] = {}
+    palette = plt.get_cmap("tab20").colors
     for r in results:
         minutes = [e["wall_s"] / 60 for e in r["epochs"]]
         split = evaluated_split(r["epochs"])
+        tricks = [name for name in TRICK_ORDER if name in r.get("tricks", {})]
+        group = r["recipe"] + (f" + {' + '.join(tricks)}" if tricks else "")
+        group += f", {r['epochs_planned']} ep" + (", validation" if split == "val" else "")
+        first = group not in colors
+        colors.setdefault(group, palette[len(colors) % len(palette)])
         ax.plot(
             minutes,
             [e[f"{split}_accuracy"] for e in r["epochs"]],
+            color=colors[group],
             marker="." if split == "test" else "x",
             linestyle="-" if split == "test" else ":",
-            label=f"{r['recipe']} ({r['file']}{', validation' if split == 'val' else ''})",
+            label=group if first else None,  # one legend entry per recipe and setting (its seeds alike)
         )
     ax.set_xlabel("wall time (minutes)")
     ax.set_ylabel("test accuracy (validation: dotted)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 

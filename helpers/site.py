@@ -573,7 +573,11 @@ def build(out: Path = BUILD / "site", source: Path = BUILD / "site-source") -> d
     if out.exists():
         shutil.rmtree(out)
     doctrees = source / ".doctrees"  # Sphinx's cache: beside the source, never published
-    status = build_main(["-b", "html", "-q", "-j", "auto", "-d", str(doctrees), str(source), str(out)])
+    # Sphinx's parallel read forks; a fork of a process that has TensorFlow's threads running (a
+    # notebook, a test worker that imported Keras) can hang in the child on a lock another thread
+    # held (seen once in the test suite: both children waiting on a futex forever). Then: one job.
+    jobs = "1" if "tensorflow" in sys.modules else "auto"
+    status = build_main(["-b", "html", "-q", "-j", jobs, "-d", str(doctrees), str(source), str(out)])
     if status != 0:
         raise SystemExit(f"網站建置失敗 (the site build failed): sphinx exit {status}")
     html = _finish_pages(out)
