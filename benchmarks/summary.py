@@ -58,9 +58,9 @@ def tricks_table(results: list[dict]) -> str:
     """The tricks' ablation (issue 27): fast-recipe runs with ``--validation --tta-level 2``, one row
     per set of tricks (each row adds to the one above), over seeds: the final validation accuracy
     (no TTA, mirror, mirror + translations), the difference from the row above with its standard
-    error and exact permutation p (:func:`helpers.training.permutation_p_value`), whole-process time and
+    error (:func:`helpers.training.mean_difference`) and exact permutation p, whole-process time and
     training speed, and the test set's one evaluation (TTA level 2). Empty when there are none."""
-    from helpers.training import permutation_p_value  # noqa: PLC0415
+    from helpers.training import mean_difference, permutation_p_value  # noqa: PLC0415
 
     groups: dict[tuple[str, ...], list[dict]] = {}
     for r in results:
@@ -85,11 +85,8 @@ def tricks_table(results: list[dict]) -> str:
         tests = [r["tta2_test_accuracy"] for r in runs if "tta2_test_accuracy" in r]
         delta = "—"
         if previous is not None and len(final) > 1 and len(previous) > 1:
-            gap = (statistics.mean(final) - statistics.mean(previous)) * 100
-            spread = statistics.variance(final) / len(final) + statistics.variance(previous) / len(previous)
-            error = spread**0.5
-            p = permutation_p_value(final, previous)
-            delta = f"{gap:+.2f} ± {error * 100:.2f} points, p = {p:.2f}"
+            gap, error = mean_difference(final, previous)
+            delta = f"{gap:+.2f} ± {error:.2f} points, p = {permutation_p_value(final, previous):.2f}"
         previous = final
         lines.append(
             f"| {' + '.join(('fast recipe', *key))} | {len(runs)} | "

@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tricks = [name for name in args.tricks.split(",") if name]
     recipe = recipes(with_tricks(FAST_RECIPE, tricks))[args.recipe]
+    if tricks and recipe.fit.__name__ != "fast":
+        raise SystemExit(f"--tricks: {args.recipe} is not trained with the fast CPU recipe")
     set_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_cifar10()
     split = "test"

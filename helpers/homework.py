@@ -618,6 +618,7 @@ def run_ablation(
     for both or one per arm (for a change in training, e.g. ``dataclasses.replace(FAST_RECIPE,
     label_smoothing=0.0)``); the run mode adapts it (:meth:`helpers.modes.RunMode.fast_recipe`:
     smoke mode takes fewer steps). Prints every run; returns the :class:`Ablation`."""
+    from helpers.modes import get_mode  # noqa: PLC0415
     from helpers.training import FAST_RECIPE, compare, fit_splits  # noqa: PLC0415
 
     if len(arms) != 2:
@@ -629,8 +630,6 @@ def run_ablation(
         raise ValueError(
             f"每一組至少要 {ABLATION_MIN_SEEDS} 個不同的種子。 (At least {ABLATION_MIN_SEEDS} seeds per arm.)"
         )
-    from helpers.modes import get_mode  # noqa: PLC0415
-
     mode = get_mode()
     chosen = recipe or FAST_RECIPE
     if isinstance(chosen, dict):

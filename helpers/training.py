@@ -244,8 +244,8 @@ class FastRecipe:
     warmup_fraction: float = 0.25
     weight_decay: float = 5e-4
     label_smoothing: float = 0.2
-    # airbench's tricks (:mod:`helpers.tricks`), each off unless set; they need a model with a
-    # 2×2 conv named "stem" after its Normalization (helpers.models.fast_cnn) where they touch it.
+    # airbench's tricks (:mod:`helpers.tricks`), each off unless set; the stem's need a model with a
+    # 2×2 conv named "stem" after a Normalization named "standardize" (helpers.models.fast_cnn).
     #: The stem's kernel set to whiten 5,000 training images' patches, then frozen (×0 steps,
     #: no weight decay); the stem's bias still trains.
     whiten: bool = False
@@ -302,25 +302,25 @@ class FastRecipe:
     def prepare(self, model: keras.Model, x_train: np.ndarray, epochs: int, seed: int) -> tuple[Any, list]:
         """Apply the tricks that act before training (whitening, dirac) to ``model``; return the
         optimizer and the callbacks the others need (the bias freeze, lookahead)."""
-        from helpers.data import CIFAR10_MEAN, CIFAR10_STD  # noqa: PLC0415
         from helpers.tricks import FreezeAfter, Lookahead, apply_dirac, set_whitening  # noqa: PLC0415
 
         train_size = len(x_train)
         optimizer = self.optimizer(train_size, epochs)
         callbacks: list = []
+        frozen = []  # no weight decay on them: Keras's decay is decoupled, it would move them
         if self.whiten:
-            chosen = np.random.default_rng(seed).permutation(train_size)[:5000]
-            images = (x_train[np.sort(chosen)].astype("float32") / 255.0 - CIFAR10_MEAN) / CIFAR10_STD
+            chosen = np.sort(np.random.default_rng(seed).permutation(train_size)[:5000])
+            # what the stem sees: the images through the model's own standardising layer
+            images = np.asarray(model.get_layer("standardize")(x_train[chosen].astype("float32") / 255.0))
             set_whitening(model.get_layer("stem"), images)
-        frozen = [model.get_layer("stem").kernel] if self.whiten else []
+            frozen.append(model.get_layer("stem").kernel)
         if self.freeze_stem_bias_after is not None:
-            frozen.append(model.get_layer("stem").bias)  # Keras's decay is decoupled: it would still move it
+            frozen.append(model.get_layer("stem").bias)
+            callbacks.append(FreezeAfter(optimizer, "stem/bias", self.freeze_stem_bias_after))
         if frozen:
             optimizer.exclude_from_weight_decay(var_list=frozen)
         if self.dirac:
             apply_dirac(model)
-        if self.freeze_stem_bias_after is not None:
-            callbacks.append(FreezeAfter(optimizer, "stem/bias", self.freeze_stem_bias_after))
         if self.lookahead_from is not None:
             total = self.steps(train_size, epochs)
             callbacks.append(Lookahead(total, start_step=int(self.lookahead_from * total)).callback())
@@ -481,6 +481,13 @@ def better_by_range(a: Sequence[float], b: Sequence[float]) -> int:
     return 1 if min(a) > max(b) else -1 if min(b) > max(a) else 0
 
 
+def mean_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """The difference of the means of ``a`` and ``b`` (runs over seeds) and its standard error
+    (√(s²_a/n_a + s²_b/n_b)), both in percentage points."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return (a.mean() - b.mean()) * 100, float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))) * 100
+
+
 def range_verdicts(finals: dict[str, Sequence[float]]) -> list[str]:
     """For every pair of names (best mean first): the difference of their mean final accuracy
     over runs (seeds) with its standard error, whether it exceeds the seed spread, and the exact
@@ -500,7 +507,7 @@ def range_verdicts(finals: dict[str, Sequence[float]]) -> list[str]:
             a, b = values[better], values[worse]
             gap = (a.mean() - b.mean()) * 100
             if len(a) > 1 and len(b) > 1:
-                error = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)) * 100
+                gap, error = mean_difference(a, b)
                 chance = non_overlap_false_positive_rate(len(a), len(b))
                 measure = (
                     f"{gap:+.1f} ± {error:.1f} 個百分點 (points, ± 標準誤 SE)，"
