@@ -50,6 +50,7 @@ class Recipe:
     batch_size: int
     keras2: bool = False  # built and trained with tf_keras (the Keras 2 API), not Keras 3
     known_differences: tuple[str, ...] = ()  # from the run it reproduces, printed with its verdict
+    tricks: tuple[str, ...] = ()  # the airbench tricks (:data:`TRICKS`) its recipe has built in
 
 
 JPEG_COPY = "資料：離線的 CIFAR-10 副本，原圖以 JPEG（品質 75）重新壓縮 (offline copy, JPEG quality 75)"
@@ -78,6 +79,7 @@ def with_tricks(recipe: Any, names: list[str]) -> Any:
 
 def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
     from helpers.models import (  # noqa: PLC0415
+        AIRBENCH_WIDTHS,
         augment_with_layers,
         cifar_resnet,
         fast_cnn,
@@ -88,7 +90,7 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
         resnet9,
         small_cnn,
     )
-    from helpers.training import FAST_RECIPE, GPU_RECIPE, train  # noqa: PLC0415
+    from helpers.training import FAST_RECIPE, GPU_FAST_RECIPE, GPU_RECIPE, train  # noqa: PLC0415
 
     def keras_example(model, data, epochs, seed, callbacks):
         augment = augment_with_layers(keras_example_augmentation(seed))
@@ -123,6 +125,9 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
 
     def gpu(model, data, epochs, seed, callbacks):
         return GPU_RECIPE.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
+
+    def gpu_fast(model, data, epochs, seed, callbacks):
+        return GPU_FAST_RECIPE.train(model, data, epochs, seed=seed, verbose=2, callbacks=callbacks)
 
     def keras2_model():
         import tf_keras as keras2  # noqa: PLC0415 - the Keras 2 API, only for this recipe
@@ -266,6 +271,19 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
             fit=gpu,
             batch_size=GPU_RECIPE.batch_size,
         ),
+        "gpu-airbench": Recipe(
+            description=f"GPU reference with airbench's tricks: helpers.models.fast_cnn{AIRBENCH_WIDTHS} "
+            "(airbench94's widths) + helpers.training.GPU_FAST_RECIPE (SGD Nesterov, warmup + cosine, "
+            f"peak {GPU_FAST_RECIPE.peak_learning_rate}, batch {GPU_FAST_RECIPE.batch_size}, label "
+            f"smoothing {GPU_FAST_RECIPE.label_smoothing}, flip + 4-px pad-crop, whitened frozen stem, "
+            f"stem bias frozen after {GPU_FAST_RECIPE.freeze_stem_bias_after} epochs); mixed precision "
+            "+ XLA on a GPU",
+            build=lambda: fast_cnn(AIRBENCH_WIDTHS),
+            fit=gpu_fast,
+            batch_size=GPU_FAST_RECIPE.batch_size,
+            known_differences=(JPEG_COPY,),
+            tricks=("whiten", "freeze"),
+        ),
     }
 
 
@@ -358,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if recipe.known_differences:
         result["known_differences"] = list(recipe.known_differences)
-    if tricks:
-        result["tricks"] = {name: TRICKS[name] for name in tricks}
+    if tricks or recipe.tricks:
+        result["tricks"] = {name: TRICKS[name] for name in (*recipe.tricks, *tricks)}
     if args.note:
         result["notes"] = args.note
 

@@ -241,7 +241,8 @@ _COURSE_MODELS: dict[str, tuple[tuple, tuple[str, ...]]] = {}
 
 def _course_models() -> dict[str, tuple[tuple, tuple[str, ...]]]:
     """Each course builder's weight signature and structure tokens, built once on first use:
-    the builders at their defaults, and the Keras example with each of its heads."""
+    the builders at their defaults, the Keras example with each of its heads, small_cnn in each
+    order, and fast_cnn at airbench's widths (the GPU reference)."""
     if not _COURSE_MODELS:
         from helpers import models  # noqa: PLC0415 - builds Keras models
 
@@ -250,6 +251,8 @@ def _course_models() -> dict[str, tuple[tuple, tuple[str, ...]]]:
             built[f"keras_example_cnn(head={head!r})"] = models.keras_example_cnn(head=head)
         for order in models.ORDERS[1:]:
             built[f"small_cnn(order={order!r})"] = models.small_cnn(order)
+        # the GPU reference with airbench's tricks (benchmarks/device): fast_cnn at airbench's widths
+        built[f"fast_cnn(widths={models.AIRBENCH_WIDTHS})"] = models.fast_cnn(models.AIRBENCH_WIDTHS)
         for name, model in built.items():
             _COURSE_MODELS[name] = (weight_signature(model), structure_tokens(model))
     return _COURSE_MODELS

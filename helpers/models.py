@@ -221,6 +221,9 @@ def improved_cnn() -> keras.Model:
 
 
 FAST_CNN_WIDTHS = (32, 64, 128)
+#: airbench94's widths (Keller Jordan, 2024): :func:`fast_cnn` at these is the GPU reference with
+#: airbench's tricks (:data:`helpers.training.GPU_FAST_RECIPE`).
+AIRBENCH_WIDTHS = (64, 256, 256)
 
 
 def fast_cnn(

@@ -146,7 +146,9 @@ def _scaled_sgd_class() -> type:
             )
             # ×0 is a freeze: no step at all (the momentum left from earlier steps would still
             # move the variable; PyTorch's requires_grad=False skips it, as here)
-            self.assign(variable, ops.where(ops.equal(factor, 0), before, variable))
+            # (the variable read as a tensor: JAX's where takes arrays, not Keras variables)
+            after = ops.convert_to_tensor(variable)
+            self.assign(variable, ops.where(ops.equal(factor, 0), before, after))
 
         def get_config(self) -> dict[str, Any]:
             return {**super().get_config(), "multipliers": self.multipliers}

@@ -51,10 +51,14 @@ def test_the_device_command_trains_and_writes_the_record(tmp_path: Path) -> None
         ["bash", "benchmarks/device/run.sh"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=600
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    record = json.loads((tmp_path / "gpu_reference_1ep_jax.json").read_text(encoding="utf-8"))
-    assert record["recipe"] == "gpu-reference" and record["params"] == 6_577_600
-    assert record["versions"]["backend"] == "jax" and "tensorflow" not in record["versions"]
-    assert record["train_images"] == 200 and record["test_images"] == 100
-    assert len(record["epochs"]) == 1 and 0.0 <= record["flip_tta_test_accuracy"] <= 1.0
-    assert record["precision"] == ("mixed_bfloat16" if record["hardware"]["gpus"] else "float32")
-    assert "final test acc" in done.stdout
+    airbench = json.loads((tmp_path / "gpu_airbench_1ep_jax.json").read_text(encoding="utf-8"))
+    reference = json.loads((tmp_path / "gpu_reference_1ep_jax.json").read_text(encoding="utf-8"))
+    assert airbench["recipe"] == "gpu-airbench" and airbench["params"] == 1_975_106
+    assert set(airbench["tricks"]) == {"whiten", "freeze"} and 0.0 <= airbench["tta2_test_accuracy"] <= 1.0
+    assert reference["recipe"] == "gpu-reference" and reference["params"] == 6_577_600
+    assert 0.0 <= reference["flip_tta_test_accuracy"] <= 1.0
+    for record in (airbench, reference):
+        assert record["versions"]["backend"] == "jax" and "tensorflow" not in record["versions"]
+        assert record["train_images"] == 200 and record["test_images"] == 100 and len(record["epochs"]) == 1
+        assert record["precision"] == ("mixed_bfloat16" if record["hardware"]["gpus"] else "float32")
+    assert done.stdout.count("final test acc") == 2

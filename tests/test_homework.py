@@ -28,8 +28,17 @@ from helpers.homework import (
     record_answer,
     save_submission,
 )
-from helpers.models import KERAS_EXAMPLE_PARAMS, conv_block, fast_cnn, keras_example_cnn, resnet9, small_cnn
+from helpers.models import (
+    AIRBENCH_WIDTHS,
+    KERAS_EXAMPLE_PARAMS,
+    conv_block,
+    fast_cnn,
+    keras_example_cnn,
+    resnet9,
+    small_cnn,
+)
 from helpers.modes import FULL, MODES, SMOKE
+from helpers.training import FastRecipe
 
 RUBRIC = load_rubric()
 
@@ -137,6 +146,12 @@ def test_the_course_reference_models_are_recognised_even_with_extra_layers() -> 
     )
     assert inspect_model(padded).reference == "fast_cnn", "parameter-free layers do not hide a copy"
     assert inspect_model(resnet9()).reference == "resnet9"
+    assert inspect_model(fast_cnn(AIRBENCH_WIDTHS)).reference == f"fast_cnn(widths={AIRBENCH_WIDTHS})"
+    whitened = fast_cnn()  # the ≥ 85% recipe's model: the same layers, its stem set by the whitening trick
+    FastRecipe(whiten=True).prepare(
+        whitened, np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3)), 1, 0
+    )
+    assert inspect_model(whitened).reference == "fast_cnn"
     assert inspect_model(fast_cnn(widths=(32, 64, 160))).reference is None, "a changed design is not a copy"
 
 

@@ -17,6 +17,7 @@ from helpers.records import (
     readme_with_measured,
     results_from_records,
     summarize,
+    time_phases,
 )
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -115,3 +116,39 @@ def test_the_records_carry_their_confident_mistakes_as_images() -> None:
         assert np.trace(matrix) / matrix.sum() == pytest.approx(
             record["summary"]["final_val_accuracy"], abs=2e-4
         )
+
+
+def test_the_phases_of_a_run_add_up_to_its_whole_process_time() -> None:
+    """time_phases splits a record's wall time: data, build, training, validation, evaluation."""
+    epochs = [
+        {
+            "epoch": 1,
+            "epoch_fit_s": 12.0,
+            "epoch_total_s": 13.0,
+            "wall_s": 20.0,
+            "val_accuracy": 0.5,
+            "images_per_s": 9.0,
+        },
+        {
+            "epoch": 2,
+            "epoch_fit_s": 10.0,
+            "epoch_total_s": 11.5,
+            "wall_s": 31.5,
+            "val_accuracy": 0.6,
+            "images_per_s": 10.0,
+        },
+    ]
+    record = {"epochs": epochs, "data_loaded_s": 4.0, "process_s": 40.0, "test_accuracy": 0.6}
+    record["summary"] = summarize(record)
+    phases = time_phases(record)
+    assert phases == {
+        "data": 4.0,
+        "build": 3.0,  # training starts at 20 − 13 = 7 s
+        "training": 22.0,
+        "compile": 2.0,  # the first epoch's 12 s against the steady 10 s
+        "validation": 2.5,
+        "evaluation": 8.5,
+        "process": 40.0,
+    }
+    parts = ("data", "build", "training", "validation", "evaluation")
+    assert sum(phases[p] for p in parts) == pytest.approx(phases["process"])

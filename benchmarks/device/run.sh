@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU reference (helpers.models.resnet9 + helpers.training.GPU_RECIPE) on Keras 3's JAX backend,
+# The GPU references (fast_cnn with airbench's tricks, and ResNet-9) on Keras 3's JAX backend,
 # on a bare machine without TensorFlow, e.g. the project's accelerator machine:
 #
 #   bash benchmarks/device/fetch-wheels          # here, once: wheels in .whl/, data in .device-data/
@@ -7,9 +7,12 @@
 #
 # Steps, each timed in the log: install the wheels of .whl/ (Keras and the small packages the
 # machine lacks) into /tmp/site, when PYTHON has no Keras; decode the offline CIFAR-10 copy of .device-data/ (unless
-# CIFAR10_DIR is set); train for EPOCHS epochs with flip TTA at the end; write the JSON record
-# (benchmarks/train.py's format) to OUT. Settings (environment): EPOCHS (18), OUT
-# (benchmarks/results), TRAIN_SIZE / TEST_SIZE (stratified subsets, for a quick check), PYTHON.
+# CIFAR10_DIR is set); train each recipe of RECIPES (default both): gpu-airbench (fast_cnn at
+# airbench94's widths with its tricks, 16 epochs, TTA level 2 at the end: the goal is 94% in
+# 10 s of training) and gpu-reference (ResNet-9, 18 epochs, flip TTA); write each JSON record
+# (benchmarks/train.py's format) to OUT. Settings (environment): RECIPES, EPOCHS (overrides each
+# recipe's), OUT (benchmarks/results), TRAIN_SIZE / TEST_SIZE (stratified subsets, for a quick
+# check), PYTHON.
 # tests/test_device_command.py runs this same script on a CPU with a tiny budget.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,14 +47,22 @@ fi
 subsets=()
 [ -n "${TRAIN_SIZE:-}" ] && subsets+=(--train-size "${TRAIN_SIZE}")
 [ -n "${TEST_SIZE:-}" ] && subsets+=(--test-size "${TEST_SIZE}")
-result="${out}/gpu_reference_${epochs}ep_jax.json"
-"${python}" -m benchmarks.train gpu-reference --epochs "${epochs}" --tta "${subsets[@]}" --out "${result}"
-say "done: ${result}"
-"${python}" -c "
+for recipe in ${RECIPES:-gpu-airbench gpu-reference}; do
+  case "${recipe}" in
+    gpu-airbench) epochs="${EPOCHS:-16}"; tta=(--tta-level 2) ;;  # helpers.training.GPU_FAST_RECIPE
+    gpu-reference) epochs="${EPOCHS:-18}"; tta=(--tta) ;;  # helpers.training.GPU_RECIPE
+    *) echo "unknown recipe ${recipe}: choose gpu-airbench or gpu-reference" >&2; exit 2 ;;
+  esac
+  result="${out}/${recipe//-/_}_${epochs}ep_jax.json"
+  "${python}" -m benchmarks.train "${recipe}" --epochs "${epochs}" "${tta[@]}" "${subsets[@]}" --out "${result}"
+  say "done: ${result}"
+  "${python}" -c "
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = r['summary']
-print('final test acc', s['final_test_accuracy'], '| flip TTA', r.get('flip_tta_test_accuracy'),
+tta = {k: v for k, v in r.items() if k.endswith('test_accuracy') and k != 'test_accuracy'}
+print(r['recipe'], '| final test acc', s['final_test_accuracy'], '| TTA', tta, '| time to 94%', s['time_to'].get('94%'),
       '| train_s', s['train_s'], '| compile_s_estimate', s['compile_s_estimate'],
       '| median images/s', s['median_images_per_s'], '| precision', r.get('precision'))
 " "${result}"
+done
