@@ -357,7 +357,7 @@ def graded(place: dict[str, Path]) -> dict[str, dict[str, str]]:
 
     env = {**os.environ, "HOME": str(place["home"]), "TMPDIR": str(place["tmp"])}
     env["COURSE_GRADE_CACHE"] = str(place["cache"])
-    options = ("--jobs", "2", "--memory-gb", "3", "--disk-gb", "0.5")
+    options = ("--jobs", "2", "--memory-gb", "3", "--disk-gb", "0.5", "--output-mb", "2")
     completed = run_grader(subs, place["root"] / "grades.csv", *options, env=env)
     assert completed.returncode == 0, completed.stderr[-3000:]
     place["stderr"] = completed.stderr  # type: ignore[assignment]

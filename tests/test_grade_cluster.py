@@ -56,7 +56,7 @@ threads = os.environ["TF_NUM_INTRAOP_THREADS"]
 record = json.load(open(glob.glob(f"{CACHE}/calibration-*-{threads}t.json")[0]))["calibration"]
 time.sleep(FACTOR * BUDGET * record["step_s"] / REFERENCE_STEP_S)
 """
-BUDGET = 6.0
+BUDGET = 3.0
 
 
 def _dask(*arguments: str, env: dict[str, str], log: Path) -> subprocess.Popen:

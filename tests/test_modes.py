@@ -88,5 +88,5 @@ def test_smoke_mode_runs_the_fast_recipe_in_fewer_steps_and_full_mode_unchanged(
 
     assert FULL.fast_recipe(FAST_RECIPE) is FAST_RECIPE
     smoke = SMOKE.fast_recipe(FAST_RECIPE)
-    assert smoke.min_steps_per_epoch == 4 and smoke.batch_for(128) == 32
+    assert smoke.min_steps_per_epoch == 2 and smoke.batch_for(128) == 64
     assert smoke.batch_for(45_000) == FAST_RECIPE.batch_for(45_000), "only small sets change"

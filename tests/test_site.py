@@ -157,8 +157,12 @@ class Visit:
                 route.abort()
 
         self.page.route("**/*", local_only)
-        self.page.goto(base + path)
-        self.page.wait_for_load_state("networkidle")
+        # "load": the page, its styles, scripts and images; then the web fonts. Not "networkidle",
+        # which always waits 500 ms more per page: what loads later (MathJax's typesetting, the
+        # search index) each test waits for by name, and every failure is recorded until the
+        # page is closed.
+        self.page.goto(base + path, wait_until="load")
+        self.page.evaluate("document.fonts.ready.then(() => true)")
 
     def __enter__(self) -> Visit:
         return self

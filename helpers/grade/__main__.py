@@ -5,6 +5,7 @@ Usage::
     python -m helpers.grade SUBMISSIONS_DIR --out grades.csv [--mode smoke|full] [--jobs N]
                             [--scheduler ADDRESS] [--regrade] [--budget REFERENCE_SECONDS]
                             [--timeout SECONDS] [--feedback DIR] [--rubric FILE] [--no-sandbox]
+                            [--memory-gb GB] [--disk-gb GB] [--output-mb MB]
 
 Grading runs on Dask (:mod:`helpers.grade.batch`): an embedded ``LocalCluster`` of ``--jobs``
 workers on this machine, or the cluster at ``--scheduler``. Each finished row goes at once into
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rubric", type=Path, default=DEFAULT_RUBRIC)
     parser.add_argument("--memory-gb", type=float, default=8.0, help="memory limit per submission")
     parser.add_argument("--disk-gb", type=float, default=2.0, help="scratch folder size per submission")
+    parser.add_argument(
+        "--output-mb", type=float, default=5.0, help="output a notebook may print before it is stopped"
+    )
     parser.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap even if present")
     args = parser.parse_args(argv)
     mode = get_mode(args.mode)
@@ -135,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         sandbox=not args.no_sandbox and sandbox_available(),
         limits=limits,
         timeout_s=args.timeout,
+        output_cap=int(args.output_mb * 1_000_000),
         code_version=code_version(),
     )
     submissions = find_submissions(args.submissions.resolve())
