@@ -8,7 +8,8 @@ its worker, as a crash would. Two phases:
 1. One batch: a worker is killed (SIGKILL, whole process group) as soon as the first row is in
    the journal (the other goes on; a new one is started for phase 2, as after a reboot); a
    submission kills its own worker each time it runs; one notebook runs under the time budget
-   and one over it. Every row must be there, the killer ``worker_lost``.
+   and one over it. Every row must be there, the killer ``worker_lost`` (also when graded again
+   alone), no other row.
 2. Another batch: the client is killed (SIGKILL) after two rows; the same command run again
    resumes: the journal holds each submission once and the finished ones are not run again.
 """
@@ -56,7 +57,7 @@ threads = os.environ["TF_NUM_INTRAOP_THREADS"]
 record = json.load(open(glob.glob(f"{CACHE}/calibration-*-{threads}t.json")[0]))["calibration"]
 time.sleep(FACTOR * BUDGET * record["step_s"] / REFERENCE_STEP_S)
 """
-BUDGET = 3.0
+BUDGET = 6.0
 
 
 def _dask(*arguments: str, env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -168,7 +169,9 @@ def phase_one(cluster: dict) -> dict:
 def test_a_killed_worker_loses_no_row_and_a_worker_killer_is_reported(phase_one: dict) -> None:
     rows = phase_one["rows"]
     assert set(rows) == {"sleeper0", "sleeper1", "sleeper2", "killer", "under", "over"}
-    assert rows["killer"]["status"] == "worker_lost" and "兩次" in rows["killer"]["error"]
+    assert rows["killer"]["status"] == "worker_lost" and "單獨再評一次時又當掉兩次" in rows["killer"]["error"]
+    # a submission queued on a worker the killer brought down is graded again alone, not blamed
+    assert "單獨再評一次" in phase_one["out"].with_suffix(".log").read_text(encoding="utf-8")
     for k in range(3):
         assert rows[f"sleeper{k}"]["status"] == "no_model", rows[f"sleeper{k}"]
         assert rows[f"sleeper{k}"]["worker"] and rows[f"sleeper{k}"]["device"].startswith("CPU")

@@ -8,9 +8,11 @@
   Scheduling, retries and lost workers are Dask's: a task whose worker dies runs again elsewhere,
   and one that was on a worker that died twice ends in :class:`distributed.KilledWorker`
   (``distributed.scheduler.allowed-failures``: 1 for the embedded cluster, whose workers are threads
-  of the client and so cannot die alone; set it on a ``dask scheduler``, see the README), which becomes
-  the status ``worker_lost``. On a full-mode batch, a cluster with GPU workers (``dask worker …
-  --resources GPU=1``) runs every task on them.
+  of the client and so cannot die alone; set it on a ``dask scheduler``, see the README). Such a
+  task may have been only queued beside the one that killed the worker: each is graded again
+  alone, after the rest, and only one lost again becomes the status ``worker_lost``. On a
+  full-mode batch, a cluster with GPU workers (``dask worker … --resources GPU=1``) runs every
+  task on them.
 - **Nothing lost** (:class:`Journal`): each finished row is appended to ``OUT.journal.jsonl`` at
   once (flushed to disk) and the CSV and that student's feedback file are rewritten atomically.
   Running the same command again grades only what the journal does not hold with the same content
@@ -176,7 +178,7 @@ def grade_batch(
     """Grade every submission on ``client``'s cluster; rows in the order given. Results are
     written as they arrive (journal, CSV, feedback); rows the journal already holds for the same
     hand-in and settings are reused unless ``regrade``."""
-    from distributed import KilledWorker, as_completed  # noqa: PLC0415
+    from distributed import KilledWorker, as_completed, wait  # noqa: PLC0415
 
     journal = Journal(journal_path(out))
     settings = settings_key(config)
@@ -208,14 +210,39 @@ def grade_batch(
         say(f"已評過 (already graded, from the journal)：{reused} 份；這次評 (to grade) {len(pending)} 份")
     progress = Progress(len(submissions), already=reused)
     _write(rows, config.rubric, out)
-    for future in as_completed(list(pending)):
-        k, handin, digest = pending.pop(future)
-        row = _outcome(future, handin, KilledWorker)
+
+    def record(k: int, digest: str, row: Row) -> None:
         rows[k] = row
         journal.append(digest, settings, row)
         _write(rows, config.rubric, out)
         write_feedback([row], config.rubric, config.mode, feedback)
         say(progress.line(row))
+
+    lost: list[tuple[int, Handin, str]] = []
+    for future in as_completed(list(pending)):
+        k, handin, digest = pending.pop(future)
+        if future.status == "error" and isinstance(future.exception(), KilledWorker):
+            lost.append((k, handin, digest))  # it, or a task beside it, brought its workers down
+            continue
+        record(k, digest, _outcome(future, handin, KilledWorker))
+    # A task is lost when the workers it was given died twice: a submission that kills its worker,
+    # or one queued on a worker beside it (or on a machine that crashed). Each lost one is graded
+    # again alone, after the others, so that only a submission that kills its worker on its own
+    # is reported as lost.
+    if lost:
+        say(f"worker 當掉過：{len(lost)} 份作業單獨再評一次 (graded again alone, one at a time)")
+    for k, handin, digest in lost:
+        future = client.submit(
+            grade_task,
+            handin,
+            config,
+            key=f"grade-{k}-{digest[:12]}-alone",
+            pure=False,
+            retries=1,
+            resources=resources,
+        )
+        wait([future])
+        record(k, digest, _outcome(future, handin, KilledWorker))
     finished = [row for row in rows if row is not None]
     write_feedback(finished, config.rubric, config.mode, feedback)
     return finished
@@ -228,8 +255,9 @@ def _outcome(future: Any, handin: Handin, killed_worker: type) -> Row:
     except killed_worker:
         row = Row(handin.id, status="worker_lost")
         row.error = (
-            "這份作業在評分時讓 worker 當掉兩次，已停止重試；請講師檢查。"
-            " (Grading this submission killed its worker twice; not retried again. Please check it.)"
+            "這份作業在評分時讓 worker 當掉兩次，單獨再評一次時又當掉兩次，已停止重試；請講師檢查。"
+            " (Grading this submission killed its worker twice, and twice again when it was graded"
+            " alone; not retried again. Please check it.)"
         )
     except WorkerSetupError as err:
         row = Row(handin.id, status="grader_error", error=str(err)[:500])
