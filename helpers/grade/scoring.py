@@ -39,7 +39,9 @@ MAX_ANSWERS_BYTES = 100_000
 STATUSES: dict[str, str] = {
     "invalid_notebook": "不是有效的 .ipynb 筆記本 (not a valid notebook file)",
     "no_notebook": "資料夾裡沒有 .ipynb (no notebook in the folder)",
-    "worker_lost": "評分時讓 worker 當掉兩次，單獨再評時又兩次 (its run killed the grading worker twice, also alone)",
+    "worker_lost": (
+        "評分時讓 worker 當掉兩次，單獨再評時又兩次 (its run killed the grading worker twice, also alone)"
+    ),
     "timeout": "超過時間限制 (ran past the time limit)",
     "kernel_died": "核心（kernel）當掉或被結束 (the kernel died)",
     "output_limit": "輸出太多，超過上限 (too much output)",
