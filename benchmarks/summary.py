@@ -320,7 +320,11 @@ def main() -> int:
             "seconds of whole-process wall time; the interpreter's start before the script (about 1 s) "
             "is not in them. Hardware: "
             + _hardware(runs[0])
-            + "; data: the offline JPEG copy (accuracies read a little lower than on the original).\n\n"
+            + " (other hosts of this project's kind differ: compare times within one machine); the "
+            "machine is noisy: one epoch took "
+            + f"{min(e['epoch_total_s'] for r in runs for e in r['epochs']):.0f}–"
+            + f"{max(e['epoch_total_s'] for r in runs for e in r['epochs']):.0f} s across these runs; "
+            "data: the offline JPEG copy (accuracies read a little lower than on the original).\n\n"
             + ten
             + "\n"
         )
