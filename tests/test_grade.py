@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -483,3 +484,49 @@ def test_gpu_workers_take_full_mode_tasks_and_each_host_shares_its_cores() -> No
     progress = Progress(total=4, already=1)
     line = progress.line(Row("alice", status="timeout"))
     assert "2/4" in line and "失敗 failures 1" in line and "ETA" in line
+
+
+def test_a_task_lost_beside_a_crash_is_graded_again_alone_before_it_is_blamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task whose workers died twice (KilledWorker) may only have been queued beside the one that
+    killed them: it is graded again alone, after the rest, and only one lost again is
+    ``worker_lost``. Dask's KilledWorker is raised here by a stand-in task, on the embedded cluster."""
+    from distributed import KilledWorker
+
+    from helpers.grade import batch
+    from helpers.grade.worker import TaskConfig
+
+    log = tmp_path / "calls.txt"  # Dask pickles the task: a file, not a list, records the calls
+
+    def stand_in(handin, config):  # type: ignore[no-untyped-def]
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(handin.id + "\n")
+        calls = log.read_text(encoding="utf-8").split()
+        # raised by the task here, so Dask's retry (retries=1) runs it twice in the batch first
+        if handin.id == "killer" or (handin.id == "bystander" and calls.count("bystander") <= 2):
+            worker = SimpleNamespace(address="tcp://192.0.2.9:1")  # the worker that died, as Dask names it
+            raise KilledWorker(f"grade-{handin.id}", worker, 1)  # type: ignore[arg-type]
+        return Row(handin.id, status="no_model")
+
+    monkeypatch.setattr(batch, "grade_task", stand_in)
+    for name in ("a", "bystander", "killer"):
+        write_notebook(tmp_path / "subs" / f"{name}.ipynb", "print('hi')")
+    config = TaskConfig(mode="smoke", budget_s=SMOKE.budget_s, rubric=RUBRIC, sandbox=False)
+    said: list[str] = []
+    with batch.open_client(None, 1) as client:
+        rows = batch.grade_batch(
+            find_submissions(tmp_path / "subs"),
+            config,
+            client,
+            tmp_path / "g.csv",
+            tmp_path / "fb",
+            say=said.append,
+        )
+    status = {row.id: row.status for row in rows}
+    assert status == {"a": "no_model", "bystander": "no_model", "killer": "worker_lost"}
+    calls = log.read_text(encoding="utf-8").split()
+    assert sorted(calls) == ["a", *["bystander"] * 3, *["killer"] * 4], "each lost one: alone, once more"
+    assert calls.index("a") < 3 and set(calls[-3:]) <= {"bystander", "killer"}, "graded again after the rest"
+    assert any("單獨再評一次" in line for line in said)
+    assert [r["id"] for r in read_rows(tmp_path / "g.csv")] == ["a", "bystander", "killer"]
