@@ -620,7 +620,8 @@ def run_ablation(
     weight decay, label smoothing, flip + crop) trains both, unless ``recipe`` gives one recipe
     for both or one per arm (for a change in training, e.g. ``dataclasses.replace(FAST_RECIPE,
     label_smoothing=0.0)``); the run mode adapts it (:meth:`helpers.modes.RunMode.fast_recipe`:
-    smoke mode takes fewer steps). Prints every run; returns the :class:`Ablation`."""
+    smoke mode takes fewer steps, and one epoch: :attr:`helpers.modes.RunMode.ablation_max_epochs`).
+    Prints every run; returns the :class:`Ablation`."""
     from helpers.modes import get_mode  # noqa: PLC0415
     from helpers.training import FAST_RECIPE, compare, fit_splits  # noqa: PLC0415
 
@@ -634,6 +635,8 @@ def run_ablation(
             f"每一組至少要 {ABLATION_MIN_SEEDS} 個不同的種子。 (At least {ABLATION_MIN_SEEDS} seeds per arm.)"
         )
     mode = get_mode()
+    if mode.ablation_max_epochs is not None:  # smoke mode: that it runs, not what it finds
+        epochs = min(epochs, mode.ablation_max_epochs)
     chosen = recipe or FAST_RECIPE
     if isinstance(chosen, dict):
         chosen = {name: mode.fast_recipe(one) for name, one in chosen.items()}

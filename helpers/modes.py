@@ -55,6 +55,10 @@ class RunMode:
     #: (:attr:`helpers.training.FastRecipe.min_steps_per_epoch`) where this mode lowers it: smoke
     #: mode's homework ablation (4 runs) then trains a few eager steps each; None: the recipe's own.
     fast_recipe_min_steps: int | None = None
+    #: The most epochs each run of the homework's ablation trains (:func:`helpers.homework.run_ablation`)
+    #: where this mode caps them below :attr:`max_epochs`: smoke mode checks that the ablation runs
+    #: and is recorded, not what it finds; None: as many as asked.
+    ablation_max_epochs: int | None = None
 
     def epochs(self, full: int) -> int:
         """The number of epochs to train for a notebook that wants ``full`` epochs."""
@@ -146,6 +150,7 @@ SMOKE = RunMode(
     homework_train_size=1000,
     calibration_s=0.0,
     fast_recipe_min_steps=2,
+    ablation_max_epochs=1,
 )
 MODES = {mode.name: mode for mode in (FULL, SMOKE)}
 #: The mode the instructor grades homework 07 in; its budget is the one the notebook states.

@@ -90,3 +90,4 @@ def test_smoke_mode_runs_the_fast_recipe_in_fewer_steps_and_full_mode_unchanged(
     smoke = SMOKE.fast_recipe(FAST_RECIPE)
     assert smoke.min_steps_per_epoch == 2 and smoke.batch_for(128) == 64
     assert smoke.batch_for(45_000) == FAST_RECIPE.batch_for(45_000), "only small sets change"
+    assert SMOKE.ablation_max_epochs == 1 and FULL.ablation_max_epochs is None
