@@ -50,7 +50,7 @@ class Recipe:
     batch_size: int
     keras2: bool = False  # built and trained with tf_keras (the Keras 2 API), not Keras 3
     known_differences: tuple[str, ...] = ()  # from the run it reproduces, printed with its verdict
-    tricks: tuple[str, ...] = ()  # the airbench tricks (:data:`TRICKS`) its recipe has built in
+    tricks: tuple[str, ...] = ()  # the airbench tricks (:data:`TRICKS`) it trains with (:func:`tricks_in`)
 
 
 JPEG_COPY = "資料：離線的 CIFAR-10 副本，原圖以 JPEG（品質 75）重新壓縮 (offline copy, JPEG quality 75)"
@@ -75,6 +75,15 @@ def with_tricks(recipe: Any, names: list[str]) -> Any:
             raise SystemExit(f"unknown trick {name!r}; choose from {', '.join(TRICKS)}")
         changes.update(TRICKS[name])
     return dataclasses.replace(recipe, **changes)
+
+
+def tricks_in(recipe: Any) -> tuple[str, ...]:
+    """The :data:`TRICKS` that ``recipe`` (a :class:`helpers.training.FastRecipe`) trains with."""
+    return tuple(
+        name
+        for name, settings in TRICKS.items()
+        if all(getattr(recipe, key) == value for key, value in settings.items())
+    )
 
 
 def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
@@ -209,6 +218,7 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
             "flip + 4-px pad-crop)",
             build=fast_cnn,
             fit=fast,
+            tricks=tricks_in(chosen_fast),
             batch_size=FAST_RECIPE.batch_size,
             known_differences=(JPEG_COPY,),
         ),
@@ -236,6 +246,7 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
                 "flip + 4-px pad-crop)",
                 build=lambda unit=unit: cifar_resnet(20, unit),
                 fit=fast,
+                tricks=tricks_in(chosen_fast),
                 batch_size=FAST_RECIPE.batch_size,
                 known_differences=(
                     JPEG_COPY,
@@ -257,6 +268,7 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
                 f"label smoothing {FAST_RECIPE.label_smoothing}, flip + 4-px pad-crop)",
                 build=lambda head=head: small_cnn("conv-bn-relu", (32, 64, 128), bn_momentum=0.9, head=head),
                 fit=fast,
+                tricks=tricks_in(chosen_fast),
                 batch_size=FAST_RECIPE.batch_size,
                 known_differences=(JPEG_COPY,),
             )
@@ -282,7 +294,7 @@ def recipes(fast_recipe: Any = None) -> dict[str, Recipe]:
             fit=gpu_fast,
             batch_size=GPU_FAST_RECIPE.batch_size,
             known_differences=(JPEG_COPY,),
-            tricks=("whiten", "freeze"),
+            tricks=tricks_in(GPU_FAST_RECIPE),
         ),
     }
 
@@ -336,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tricks = [name for name in args.tricks.split(",") if name]
     recipe = recipes(with_tricks(FAST_RECIPE, tricks))[args.recipe]
-    if tricks and recipe.fit.__name__ != "fast":
+    if not set(tricks) <= set(recipe.tricks):
         raise SystemExit(f"--tricks: {args.recipe} is not trained with the fast CPU recipe")
     set_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_cifar10()
@@ -376,8 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if recipe.known_differences:
         result["known_differences"] = list(recipe.known_differences)
-    if tricks or recipe.tricks:
-        result["tricks"] = {name: TRICKS[name] for name in (*recipe.tricks, *tricks)}
+    if recipe.tricks:
+        result["tricks"] = {name: TRICKS[name] for name in recipe.tricks}
     if args.note:
         result["notes"] = args.note
 
