@@ -19,6 +19,10 @@ file changes three things about that run:
 
 It also sets the session's defaults: smoke mode unless ``COURSE_MODE`` says otherwise, and quiet
 TensorFlow start-up logs. Kernels started by nbval inherit them.
+
+``--quick`` (:data:`QUICK_OPTION`) is a shorter loop while developing, never what CI runs: it
+leaves out the re-run pass and the tests marked ``end_to_end`` (the browser, the real Dask
+cluster, the device command on JAX). The README's test command runs everything.
 """
 
 from __future__ import annotations
@@ -54,6 +58,30 @@ class StudentStubCell(IPyNbCell):
             self.raise_cell_error(
                 f"the TODO stub should raise NotImplementedError, got {errors or 'nothing'}"
             )
+
+
+#: The option that leaves out the re-run pass and the ``end_to_end`` tests (see the docstring).
+QUICK_OPTION = "--quick"
+#: The marker of the slowest end-to-end tests, which :data:`QUICK_OPTION` leaves out.
+END_TO_END = "end_to_end"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        QUICK_OPTION,
+        action="store_true",
+        help="while developing: leave out the solution notebooks' re-run pass and the tests marked "
+        f"{END_TO_END} (browser, Dask cluster, JAX device command). CI runs everything.",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.getoption("quick"):
+        return (
+            f"{QUICK_OPTION}：不跑重跑一遍與 {END_TO_END} 測試，不是 CI 跑的全部 "
+            f"(leaves out the re-run pass and the {END_TO_END} tests: not everything CI runs)"
+        )
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,11 +135,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         group = {"solutions": solutions, "notebooks": students}.get(_folder(item))
         if group is not None:
             group.setdefault(Path(str(item.parent.path)).name, []).append(item)
+    quick = bool(config.getoption("quick"))
     added: dict[int, list[pytest.Item]] = {}
     for name, solution_cells in solutions.items():
         parent = solution_cells[0].parent
         extra: list[pytest.Item] = []
-        for cell in solution_cells:
+        for cell in [] if quick else solution_cells:
             options = copy.copy(cell.options)  # a defaultdict(bool): keep it one
             options["check"] = False
             extra.append(
@@ -141,7 +170,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             )
         added[id(solution_cells[-1])] = extra
     student_items = [item for name, group in students.items() if name in solutions for item in group]
-    dropped = {id(item) for item in student_items}
+    left_out = [item for item in items if quick and item.get_closest_marker(END_TO_END)]
+    dropped = {id(item) for item in [*student_items, *left_out]}
     items[:] = [new for item in items if id(item) not in dropped for new in (item, *added.get(id(item), []))]
     items.sort(key=_rank)  # stable: each file's items stay together and in order
-    config.hook.pytest_deselected(items=student_items)
+    config.hook.pytest_deselected(items=[*student_items, *left_out])

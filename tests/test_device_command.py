@@ -18,10 +18,13 @@ from helpers.course import ROOT
 from helpers.data import local_copy
 
 JAX_PYTHON = os.environ.get("COURSE_JAX_PYTHON", "")
-pytestmark = pytest.mark.skipif(
-    not JAX_PYTHON or local_copy() is None,
-    reason="needs COURSE_JAX_PYTHON (a Python with Keras on JAX, no TensorFlow) and a CIFAR-10 copy",
-)
+pytestmark = [
+    pytest.mark.end_to_end,
+    pytest.mark.skipif(
+        not JAX_PYTHON or local_copy() is None,
+        reason="needs COURSE_JAX_PYTHON (a Python with Keras on JAX, no TensorFlow) and a CIFAR-10 copy",
+    ),
+]
 
 
 def test_the_jax_environment_has_no_tensorflow_and_imports_the_helpers() -> None:

@@ -33,7 +33,10 @@ from helpers.data import local_copy
 from helpers.grade.batch import journal_path
 from tests.test_grade_batch import ANSWERS_ONLY, read_rows, shared_cache, write_notebook
 
-pytestmark = pytest.mark.skipif(local_copy() is None, reason="needs a CIFAR-10 copy (set CIFAR10_DIR)")
+pytestmark = [
+    pytest.mark.end_to_end,
+    pytest.mark.skipif(local_copy() is None, reason="needs a CIFAR-10 copy (set CIFAR10_DIR)"),
+]
 
 SLEEPER = ANSWERS_ONLY + "import time\ntime.sleep(1)\nsave_answers({'bn_order_reason': 'slept'})"
 #: Finds the Dask worker process it runs under and kills it (what a crash of the machine does).

@@ -193,6 +193,7 @@ def check_lesson(visit: Visit, name: str) -> None:
     assert any("/notebooks/" in h for h in colab) and any("/solutions/" in h for h in colab), name
 
 
+@pytest.mark.end_to_end  # the browser: `--quick` leaves it out
 def test_every_page_loads_cleanly_and_its_links_and_images_resolve(built, server, browser) -> None:
     """Every page on a laptop: no console errors, no missing or outside resources, images
     decoded, internal links (and their anchors) resolve, and what :func:`read_as_a_reader`
@@ -239,6 +240,7 @@ SEARCHES = [
 NOT_IN_SNIPPETS = ("NBVAL", "\\[", "\\text{", "在 Colab 開啟", "亮色", "Ctrl", "顯示或隱藏")
 
 
+@pytest.mark.end_to_end  # the browser: `--quick` leaves it out
 @pytest.mark.parametrize(("query", "lesson"), SEARCHES)
 def test_chinese_search_finds_the_lesson_that_teaches_it(server, browser, query: str, lesson) -> None:
     with Visit(browser, server, f"search.html?q={quote(query)}") as visit:
@@ -349,6 +351,7 @@ MIN_PLOT_SCALE = 0.75
 FORMULAS = 7
 
 
+@pytest.mark.end_to_end  # the browser: `--quick` leaves it out
 def test_every_page_on_a_phone(built, server, browser) -> None:
     formulas = 0
     for path in all_pages(built):
@@ -358,6 +361,7 @@ def test_every_page_on_a_phone(built, server, browser) -> None:
     assert formulas >= FORMULAS, f"only {formulas} formulas typeset"
 
 
+@pytest.mark.end_to_end  # the browser: `--quick` leaves it out
 def test_the_menus_open_on_a_phone_and_the_sidebar_collapses_on_a_laptop(server, browser) -> None:
     path = "lessons/06_softmax_classifier.html"
     with Visit(browser, server, path, PHONE) as visit:
