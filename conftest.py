@@ -78,7 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_report_header(config: pytest.Config) -> str | None:
     if config.getoption("quick"):
         return (
-            f"{QUICK_OPTION}：不跑重跑一遍與 {END_TO_END} 測試，不是 CI 跑的全部 "
+            f"{QUICK_OPTION}：不跑解答版的第二輪（重跑）與 {END_TO_END} 測試，不是 CI 跑的全部 "
             f"(leaves out the re-run pass and the {END_TO_END} tests: not everything CI runs)"
         )
     return None
@@ -170,7 +170,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             )
         added[id(solution_cells[-1])] = extra
     student_items = [item for name, group in students.items() if name in solutions for item in group]
-    left_out = [item for item in items if quick and item.get_closest_marker(END_TO_END)]
+    left_out = [item for item in items if item.get_closest_marker(END_TO_END)] if quick else []
     dropped = {id(item) for item in [*student_items, *left_out]}
     items[:] = [new for item in items if id(item) not in dropped for new in (item, *added.get(id(item), []))]
     items.sort(key=_rank)  # stable: each file's items stay together and in order
